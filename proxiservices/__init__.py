@@ -1,0 +1,36 @@
+"""Proxiservices: orientation of residents for town-hall reception desks."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from flask import Flask
+
+from proxiservices import config as settings
+from proxiservices.extensions import babel, csrf, db, htmx, migrate
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    app = Flask(__name__, instance_relative_config=True)
+    os.makedirs(app.instance_path, exist_ok=True)
+    app.config.from_mapping(settings.load(app.instance_path))
+    if test_config:
+        app.config.from_mapping(test_config)
+
+    from proxiservices import models  # noqa: F401  (register the tables)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=os.path.join(app.root_path, "..", "migrations"))
+    csrf.init_app(app)
+    htmx.init_app(app)
+    babel.init_app(app)
+
+    from proxiservices.blueprints import register_blueprints
+    from proxiservices.cli import register_cli
+    from proxiservices.web import register_web
+
+    register_web(app)
+    register_blueprints(app)
+    register_cli(app)
+    return app

@@ -1,0 +1,58 @@
+"""Helpers shared by the page blueprints."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from flask import abort, render_template, request, session
+
+from proxiservices.domain.hours import PARIS
+from proxiservices.extensions import htmx
+from proxiservices.models import Commune
+from proxiservices.services.communes import get_commune
+
+
+def render_page(page: str, fragment: str, **context: Any) -> str:
+    """Same URL, two renderings: the fragment for htmx swaps, the full page otherwise."""
+    if htmx and not htmx.boosted:
+        return render_template(fragment, **context)
+    return render_template(page, **context)
+
+
+def now() -> datetime:
+    return datetime.now(PARIS)
+
+
+def commune_from_request(required: bool = False) -> Commune | None:
+    """The resident's commune: from `commune=` in the URL (then remembered for the visit),
+    else the one remembered. An unknown code is a 404 with a French message."""
+    code = request.args.get("commune", "").strip()
+    if code:
+        commune = get_commune(code)
+        if commune is None:
+            abort(404, f"Commune inconnue : « {code[:20]} ». Choisissez la commune dans la liste.")
+        session["commune"] = commune.insee
+        return commune
+    remembered = session.get("commune")
+    commune = get_commune(remembered) if remembered else None
+    if commune is None and required:
+        abort(400, "Choisissez d'abord la commune de l'usager.")
+    return commune
+
+
+def parse_at(value: str | None) -> datetime:
+    """`at=` as ISO 8601; without an offset it is Europe/Paris time. Malformed: 400."""
+    if not value:
+        return now()
+    try:
+        parsed = datetime.fromisoformat(value.strip())
+    except ValueError:
+        abort(
+            400,
+            "Paramètre « at » invalide : date et heure attendues au format ISO 8601, "
+            "par exemple 2026-12-01T09:30 ou 2026-12-01T09:30:00+01:00.",
+        )
+    if parsed.tzinfo is None:
+        return parsed.replace(tzinfo=PARIS)
+    return parsed.astimezone(PARIS)

@@ -1,0 +1,74 @@
+"""Directory pages: a body, a site, the sites serving a commune."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort
+
+from proxiservices.blueprints.common import commune_from_request, now, render_page
+from proxiservices.domain import hours
+from proxiservices.services import directory
+from proxiservices.services.communes import get_commune
+from proxiservices.services.orientation import site_answer
+
+bp = Blueprint("directory", __name__)
+
+
+@bp.get("/organismes/<slug>")
+def body(slug: str):
+    found = directory.get_body(slug)
+    if found is None:
+        abort(404, f"Organisme inconnu : « {slug[:60]} ».")
+    at = now()
+    return render_page(
+        "directory/body.html",
+        "directory/_body.html",
+        body=found,
+        sites=[site_answer(s, at) for s in found.sites],
+        commune=commune_from_request(),
+        title=found.name,
+    )
+
+
+@bp.get("/lieux/<slug>")
+def site(slug: str):
+    found = directory.get_site(slug)
+    if found is None:
+        abort(404, f"Lieu d'accueil inconnu : « {slug[:60]} ».")
+    at = now()
+    return render_page(
+        "directory/site.html",
+        "directory/_site.html",
+        site=found,
+        answer=site_answer(found, at),
+        week=hours.weekly_table(found.opening_hours, at.date()),
+        coverage=directory.describe_coverage(found),
+        permanences=directory.list_hosted_permanences(found),
+        commune=commune_from_request(),
+        title=found.name,
+    )
+
+
+@bp.get("/communes/<insee>")
+def commune_sites(insee: str):
+    found = get_commune(insee)
+    if found is None:
+        abort(404, f"Commune inconnue : « {insee[:20]} ».")
+    return render_page(
+        "directory/commune.html",
+        "directory/_commune.html",
+        place=found,
+        groups=directory.list_sites_for_commune(found),
+        commune=commune_from_request(),
+        title=f"Lieux d'accueil pour {found.name}",
+    )
+
+
+@bp.get("/sources")
+def sources():
+    return render_page(
+        "directory/sources.html",
+        "directory/sources.html",
+        unverified=directory.list_unverified(),
+        commune=commune_from_request(),
+        title="Sources des données",
+    )

@@ -1,0 +1,157 @@
+"""The walk-in flow: commune, themes, questions, the orientation result and its fiche."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, abort, redirect, request, session, url_for
+
+from proxiservices.blueprints.common import commune_from_request, parse_at, render_page
+from proxiservices.extensions import htmx
+from proxiservices.services import tree
+from proxiservices.services.communes import search_communes
+from proxiservices.services.needs import get_need, search_needs
+from proxiservices.services.orientation import (
+    OrientationAnswer,
+    OrientationError,
+    coming_days,
+    orient,
+)
+
+bp = Blueprint("orientation", __name__)
+
+
+def _with_remembered_commune(endpoint: str, **values):
+    """Put the remembered commune in the URL so that links, reloads and back land the same."""
+    if "commune" not in request.args and session.get("commune"):
+        return redirect(url_for(endpoint, **values, **request.args, commune=session["commune"]))
+    return None
+
+
+@bp.get("/")
+def home():
+    commune = commune_from_request()
+    return render_page(
+        "orientation/home.html",
+        "orientation/_themes.html",
+        commune=commune,
+        themes=tree.list_themes(),
+        title="Accueil",
+    )
+
+
+@bp.get("/commune")
+def choose_commune():
+    query = request.args.get("q", "")[:100]
+    need = request.args.get("need", "")[:120]
+    results = search_communes(query, limit=15) if query.strip() else []
+    context = dict(query=query, need=need, results=results, title="Commune de l'usager")
+    if htmx and htmx.target == "commune-results":
+        return render_page(
+            "orientation/commune.html", "orientation/_commune_results.html", **context
+        )
+    return render_page("orientation/commune.html", "orientation/_commune.html", **context)
+
+
+@bp.get("/themes")
+def themes():
+    if (response := _with_remembered_commune("orientation.themes")) is not None:
+        return response
+    return render_page(
+        "orientation/themes.html",
+        "orientation/_themes.html",
+        commune=commune_from_request(),
+        themes=tree.list_themes(),
+        title="Thèmes",
+    )
+
+
+@bp.get("/themes/<slug>")
+def theme(slug: str):
+    if (response := _with_remembered_commune("orientation.theme", slug=slug)) is not None:
+        return response
+    question = tree.get_theme_question(slug)
+    if question is None:
+        abort(404, f"Thème inconnu : « {slug[:60]} ».")
+    return _question_page(question)
+
+
+@bp.get("/questions/<slug>")
+def question(slug: str):
+    if (response := _with_remembered_commune("orientation.question", slug=slug)) is not None:
+        return response
+    found = tree.get_question(slug)
+    if found is None:
+        abort(404, f"Question inconnue : « {slug[:60]} ».")
+    return _question_page(found)
+
+
+def _question_page(question):
+    return render_page(
+        "orientation/question.html",
+        "orientation/_question.html",
+        commune=commune_from_request(),
+        question=question,
+        ancestors=tree.list_ancestors(question),
+        title=f"{question.theme.title} – {question.text}",
+    )
+
+
+def _orientation_or_ask_commune(endpoint: str) -> tuple[OrientationAnswer | None, Response | None]:
+    """The answer for the URL's need and commune, or the redirect that asks for the commune."""
+    need_slug = request.args.get("need", "").strip()
+    if not need_slug:
+        abort(400, "Précisez le besoin de l'usager (paramètre « need »).")
+    if get_need(need_slug) is None:
+        abort(404, f"Besoin inconnu : « {need_slug[:60]} ».")
+    if "commune" not in request.args:
+        if session.get("commune"):
+            return None, redirect(url_for(endpoint, **request.args, commune=session["commune"]))
+        return None, redirect(url_for("orientation.choose_commune", need=need_slug))
+    commune = commune_from_request(required=True)
+    try:
+        return orient(need_slug, commune.insee, parse_at(request.args.get("at"))), None
+    except OrientationError as error:
+        abort(404, str(error))
+
+
+@bp.get("/orientation")
+def result():
+    answer, redirection = _orientation_or_ask_commune("orientation.result")
+    if redirection is not None:
+        return redirection
+    return render_page(
+        "orientation/result.html",
+        "orientation/_result.html",
+        answer=answer,
+        commune=answer.commune,
+        path=tree.find_need_path(answer.need),
+        title=f"{answer.need.title} – {answer.commune.name}",
+    )
+
+
+@bp.get("/orientation/fiche")
+def fiche():
+    answer, redirection = _orientation_or_ask_commune("orientation.fiche")
+    if redirection is not None:
+        return redirection
+    days = {s.site.id: coming_days(s.site, answer.at, 7) for s in answer.sites[:2]}
+    return render_page(
+        "orientation/fiche.html",
+        "orientation/fiche.html",
+        answer=answer,
+        commune=answer.commune,
+        days=days,
+        title=f"Fiche – {answer.need.title}",
+    )
+
+
+@bp.get("/recherche")
+def search():
+    query = request.args.get("q", "")[:200]
+    return render_page(
+        "orientation/search.html",
+        "orientation/_search_results.html",
+        commune=commune_from_request(),
+        query=query,
+        results=search_needs(query, limit=20) if query.strip() else [],
+        title=f"Recherche : {query}" if query else "Recherche",
+    )

@@ -1,0 +1,72 @@
+"""Web plumbing shared by every page: errors, template helpers, the commune of the visit."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import Flask, jsonify, render_template, request
+from flask_babel import format_date, format_datetime
+from werkzeug.exceptions import HTTPException
+
+from proxiservices.domain import hours
+from proxiservices.extensions import htmx
+
+ERROR_TITLES = {
+    400: "Demande incorrecte",
+    403: "Accès refusé",
+    404: "Page introuvable",
+    405: "Méthode non autorisée",
+    500: "Erreur interne",
+}
+ERROR_MESSAGES = {
+    400: "La demande n'a pas pu être comprise.",
+    403: "Vous n'avez pas accès à cette page.",
+    404: "Cette adresse ne correspond à aucune page. Vérifiez le lien ou repartez de l'accueil.",
+    405: "Cette action n'est pas possible à cette adresse.",
+    500: "Une erreur est survenue de notre côté. Réessayez dans un instant.",
+}
+
+
+def fr_datetime(value: datetime | None, fmt: str = "EEEE d MMMM 'à' H'h'mm") -> str:
+    if value is None:
+        return ""
+    text = format_datetime(value, fmt)
+    return text.replace("h00", "h")
+
+
+def fr_date(value, fmt: str = "EEEE d MMMM y") -> str:
+    return "" if value is None else format_date(value, fmt)
+
+
+def km(value: float | None, approx: bool = False) -> str:
+    if value is None:
+        return ""
+    text = f"{value:.1f}".replace(".", ",") + " km"
+    return f"environ {text}" if approx else text
+
+
+def register_web(app: Flask) -> None:
+    app.jinja_env.filters.update(fr_datetime=fr_datetime, fr_date=fr_date, km=km)
+    app.jinja_env.globals.update(format_time=hours.format_time)
+    app.jinja_env.trim_blocks = True
+    app.jinja_env.lstrip_blocks = True
+
+    @app.context_processor
+    def inject_htmx():
+        return {"htmx": htmx}
+
+    @app.after_request
+    def vary_on_htmx(response):
+        response.vary.add("HX-Request")
+        return response
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException):
+        code = error.code or 500
+        message = error.description
+        if not isinstance(message, str) or message == type(error).description:
+            message = ERROR_MESSAGES.get(code, error.name)
+        if request.path.startswith("/api/"):
+            return jsonify(error=message), code
+        title = ERROR_TITLES.get(code, error.name)
+        return render_template("error.html", title=title, message=message), code
