@@ -1,0 +1,95 @@
+"""JSON API v1, checked against the contract in DESIGN.md."""
+
+import pytest
+
+DOCELLES = "88135"
+SITE_KEYS = {
+    "body", "body_slug", "name", "address", "phone", "email", "url", "distance_km",
+    "distance_approx", "competence_verified", "opening_hours", "open_now", "next_opening",
+    "closes_at", "closures",
+}
+
+
+def test_communes_by_name_and_postcode(client):
+    by_name = client.get("/api/v1/communes?q=docelles").get_json()
+    assert by_name["results"][0] == {"code": DOCELLES, "name": "Docelles", "postcodes": ["88460"]}
+    by_postcode = client.get("/api/v1/communes?q=88000").get_json()
+    assert "Épinal" in [c["name"] for c in by_postcode["results"]]
+
+
+def test_needs_search_shape_and_limit(client):
+    data = client.get("/api/v1/needs?q=carte+grise&limit=3").get_json()
+    assert data["query"] == "carte grise"
+    assert 1 <= len(data["results"]) <= 3
+    first = data["results"][0]
+    assert set(first) >= {"slug", "title", "theme", "body_kind", "score"}
+    assert isinstance(first["score"], float)
+    scores = [r["score"] for r in data["results"]]
+    assert scores == sorted(scores, reverse=True)
+
+
+@pytest.mark.parametrize("limit", ["0", "51", "abc", "-1", "2.5"])
+def test_needs_limit_out_of_range_is_400(client, limit):
+    response = client.get(f"/api/v1/needs?q=apl&limit={limit}")
+    assert response.status_code == 400
+    assert "limit" in response.get_json()["error"]
+
+
+def test_need_detail(client):
+    data = client.get("/api/v1/needs/aide-logement").get_json()
+    assert set(data) >= {"slug", "title", "theme", "body_kind", "documents", "online_url",
+                         "help_kinds", "request_possible"}
+    assert data["body_kind"] == "CAF"
+    assert client.get("/api/v1/needs/inexistant").status_code == 404
+
+
+def test_orientation_contract(client):
+    response = client.get(
+        f"/api/v1/orientation?need=aide-logement&commune={DOCELLES}&at=2026-12-01T10:00"
+    )
+    assert response.status_code == 200
+    data = response.get_json()
+    assert set(data) >= {"need", "commune", "body_kind", "sites", "permanences", "help_desks",
+                         "online_url"}
+    assert data["commune"] == {"code": DOCELLES, "name": "Docelles"}
+    assert data["body_kind"] == "CAF"
+    assert data["sites"], "the CAF serves the whole département"
+    for site in data["sites"] + data["help_desks"]:
+        assert set(site) >= SITE_KEYS
+        assert isinstance(site["closures"], list)
+    assert isinstance(data["permanences"], list)
+
+
+def test_orientation_mairie_open_now_with_offset(client):
+    # Docelles town hall opens Tuesday mornings (seeded from the Annuaire de l'administration).
+    data = client.get(
+        f"/api/v1/orientation?need=cni-passeport-demande&commune={DOCELLES}"
+        "&at=2026-12-01T10:00:00%2B01:00"
+    ).get_json()
+    mairie = next(s for s in data["sites"] if s["body_slug"] == f"mairie-{DOCELLES}")
+    assert mairie["distance_km"] == 0.0
+    assert mairie["open_now"] in (True, False)
+    assert (mairie["closes_at"] is None) != (mairie["next_opening"] is None)
+
+
+@pytest.mark.parametrize(
+    ("query", "status", "message"),
+    [
+        ("need=aide-logement&commune=99999", 404, "Commune inconnue"),
+        ("need=inconnu&commune=88135", 404, "Besoin inconnu"),
+        ("need=aide-logement", 400, "obligatoires"),
+        ("need=aide-logement&commune=88135&at=2026-13-45", 400, "ISO 8601"),
+        ("need=aide-logement&commune=88135&at=hier", 400, "ISO 8601"),
+    ],
+)
+def test_orientation_bad_input(client, query, status, message):
+    response = client.get(f"/api/v1/orientation?{query}")
+    assert response.status_code == status
+    assert response.is_json
+    assert message in response.get_json()["error"]
+
+
+def test_unknown_api_route_is_json_404(client):
+    response = client.get("/api/v1/nothing")
+    assert response.status_code == 404
+    assert "error" in response.get_json()
