@@ -119,5 +119,7 @@ def test_query_count_does_not_grow_with_sites(directory):
 
     before = queries()
     for i in range(6):
-        close_site(directory["sites"]["mairie-A"], datetime(2027, 1, 1 + i), datetime(2027, 1, 1 + i, 12))
+        close_site(
+            directory["sites"]["mairie-A"], datetime(2027, 1, 1 + i), datetime(2027, 1, 1 + i, 12)
+        )
     assert queries() == before

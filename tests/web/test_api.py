@@ -4,9 +4,21 @@ import pytest
 
 DOCELLES = "88135"
 SITE_KEYS = {
-    "body", "body_slug", "name", "address", "phone", "email", "url", "distance_km",
-    "distance_approx", "competence_verified", "opening_hours", "open_now", "next_opening",
-    "closes_at", "closures",
+    "body",
+    "body_slug",
+    "name",
+    "address",
+    "phone",
+    "email",
+    "url",
+    "distance_km",
+    "distance_approx",
+    "competence_verified",
+    "opening_hours",
+    "open_now",
+    "next_opening",
+    "closes_at",
+    "closures",
 }
 
 
@@ -37,8 +49,16 @@ def test_needs_limit_out_of_range_is_400(client, limit):
 
 def test_need_detail(client):
     data = client.get("/api/v1/needs/aide-logement").get_json()
-    assert set(data) >= {"slug", "title", "theme", "body_kind", "documents", "online_url",
-                         "help_kinds", "request_possible"}
+    assert set(data) >= {
+        "slug",
+        "title",
+        "theme",
+        "body_kind",
+        "documents",
+        "online_url",
+        "help_kinds",
+        "request_possible",
+    }
     assert data["body_kind"] == "CAF"
     assert client.get("/api/v1/needs/inexistant").status_code == 404
 
@@ -49,8 +69,15 @@ def test_orientation_contract(client):
     )
     assert response.status_code == 200
     data = response.get_json()
-    assert set(data) >= {"need", "commune", "body_kind", "sites", "permanences", "help_desks",
-                         "online_url"}
+    assert set(data) >= {
+        "need",
+        "commune",
+        "body_kind",
+        "sites",
+        "permanences",
+        "help_desks",
+        "online_url",
+    }
     assert data["commune"] == {"code": DOCELLES, "name": "Docelles"}
     assert data["body_kind"] == "CAF"
     assert data["sites"], "the CAF serves the whole département"

@@ -42,8 +42,11 @@ def page_urls(seeded_app):
 
 
 def test_each_page_answers_in_french(client, page_urls):
-    for url in [*page_urls, f"/orientation/fiche?need=aide-logement&commune={DOCELLES}",
-                "/sources"]:
+    for url in [
+        *page_urls,
+        f"/orientation/fiche?need=aide-logement&commune={DOCELLES}",
+        "/sources",
+    ]:
         response = client.get(url)
         assert response.status_code == 200, url
         html = response.get_data(as_text=True)
@@ -60,7 +63,9 @@ def test_fragment_is_the_same_markup_as_the_page(client, page_urls):
         assert "HX-Request" in fragment.headers.get("Vary", ""), url
         body = fragment.get_data(as_text=True)
         assert "<html" not in body, url
-        assert normalise(without_title(body)) == normalise(main_content(full.get_data(as_text=True))), url
+        assert normalise(without_title(body)) == normalise(
+            main_content(full.get_data(as_text=True))
+        ), url
 
 
 def test_commune_autocomplete_fragment(client):
@@ -83,7 +88,9 @@ def test_result_without_commune_asks_for_it(seeded_app):
     assert response.status_code == 302
     assert "/commune?need=aide-logement" in response.headers["Location"]
     page = client.get(response.headers["Location"] + "&q=docelles").get_data(as_text=True)
-    assert link_to(page, "Docelles (88460)") == f"/orientation?need=aide-logement&commune={DOCELLES}"
+    assert (
+        link_to(page, "Docelles (88460)") == f"/orientation?need=aide-logement&commune={DOCELLES}"
+    )
 
 
 @pytest.mark.parametrize(
@@ -130,12 +137,19 @@ def test_fiche_is_printable_and_self_contained(client):
 def test_result_page_queries_stay_constant(seeded_app):
     client = seeded_app.test_client()
     counts = {}
-    for need, commune in [("aide-logement", DOCELLES), ("aide-logement", "88160"),
-                          ("cni-passeport-demande", DOCELLES), ("cni-passeport-demande", "88160")]:
-        statements = []
+    for need, commune in [
+        ("aide-logement", DOCELLES),
+        ("aide-logement", "88160"),
+        ("cni-passeport-demande", DOCELLES),
+        ("cni-passeport-demande", "88160"),
+    ]:
+        statements: list[str] = []
         with seeded_app.app_context():
             engine = db.engine
-        listener = lambda *_a: statements.append(1)  # noqa: E731
+
+        def listener(_conn, _cursor, statement, *_args, log=statements):
+            log.append(statement)
+
         event.listen(engine, "before_cursor_execute", listener)
         try:
             assert client.get(f"/orientation?need={need}&commune={commune}").status_code == 200
