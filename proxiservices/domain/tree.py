@@ -54,7 +54,7 @@ def parse_tree(data: Mapping[str, Any]) -> list[ThemeNode]:
 def _parse_question(raw: Mapping[str, Any]) -> QuestionNode:
     answers = []
     for a in raw.get("answers") or []:
-        has_need, has_question = "need" in a, "question" in a
+        has_need, has_question = a.get("need") is not None, a.get("question") is not None
         if has_need == has_question:
             raise TreeError(
                 f"La réponse « {a.get('label')} » doit mener à un besoin ou à une question."
