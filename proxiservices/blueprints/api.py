@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Blueprint, abort, jsonify, request
 
-from proxiservices.blueprints.common import parse_at
+from proxiservices.blueprints.common import orientation_limits, parse_at
 from proxiservices.extensions import csrf
 from proxiservices.models import Body, Need
 from proxiservices.services.communes import search_communes
@@ -134,7 +134,7 @@ def orientation():
         abort(400, "Paramètres « need » (besoin) et « commune » (code INSEE) obligatoires.")
     at = parse_at(request.args.get("at"))
     try:
-        answer = orient(need_slug, commune, at)
+        answer = orient(need_slug, commune, at, **orientation_limits())
     except OrientationError as error:
         abort(404, str(error))
     return jsonify(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from flask import abort, render_template, request, session
+from flask import abort, current_app, render_template, request, session
 
 from proxiservices.domain.hours import PARIS
 from proxiservices.extensions import htmx
@@ -56,3 +56,11 @@ def parse_at(value: str | None) -> datetime:
     if parsed.tzinfo is None:
         return parsed.replace(tzinfo=PARIS)
     return parsed.astimezone(PARIS)
+
+
+def orientation_limits() -> dict[str, int]:
+    """How many sites and help desks a result shows (PROXISERVICES_MAX_SITES...)."""
+    return {
+        "max_sites": int(current_app.config["MAX_SITES"]),
+        "max_help_desks": int(current_app.config["MAX_HELP_DESKS"]),
+    }

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, abort, redirect, request, session, url_for
 
-from proxiservices.blueprints.common import commune_from_request, parse_at, render_page
+from proxiservices.blueprints.common import (
+    commune_from_request,
+    orientation_limits,
+    parse_at,
+    render_page,
+)
 from proxiservices.extensions import htmx
 from proxiservices.services import tree
 from proxiservices.services.communes import search_communes
@@ -108,7 +113,9 @@ def _orientation_or_ask_commune(endpoint: str) -> tuple[OrientationAnswer | None
         return None, redirect(url_for("orientation.choose_commune", need=need_slug))
     commune = commune_from_request(required=True)
     try:
-        return orient(need_slug, commune.insee, parse_at(request.args.get("at"))), None
+        return orient(
+            need_slug, commune.insee, parse_at(request.args.get("at")), **orientation_limits()
+        ), None
     except OrientationError as error:
         abort(404, str(error))
 

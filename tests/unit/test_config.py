@@ -1,0 +1,29 @@
+"""Settings come from the environment under the names of the operations contract."""
+
+import pytest
+
+from proxiservices.config import load
+
+
+@pytest.mark.parametrize(
+    ("environ", "key", "expected"),
+    [
+        ({}, "SQLALCHEMY_DATABASE_URI", "sqlite:////srv/inst/proxiservices.sqlite3"),
+        (
+            {"DATABASE_URL": "postgres://u@h/db"},
+            "SQLALCHEMY_DATABASE_URI",
+            "postgresql+psycopg://u@h/db",
+        ),
+        (
+            {"DATABASE_URL": "postgresql://u@h/db"},
+            "SQLALCHEMY_DATABASE_URI",
+            "postgresql+psycopg://u@h/db",
+        ),
+        ({"SECRET_KEY": "s3cret"}, "SECRET_KEY", "s3cret"),
+        ({"MAIL_PORT": "2525"}, "MAIL_PORT", 2525),
+        ({"PROXISERVICES_MAX_SITES": "7"}, "MAX_SITES", 7),
+        ({"PROXISERVICES_SESSION_COOKIE_SECURE": "true"}, "SESSION_COOKIE_SECURE", True),
+    ],
+)
+def test_environment_overrides_defaults(environ, key, expected):
+    assert load("/srv/inst", environ)[key] == expected
