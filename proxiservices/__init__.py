@@ -17,6 +17,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.config.from_mapping(settings.load(app.instance_path))
     if test_config:
         app.config.from_mapping(test_config)
+    app.json.ensure_ascii = False  # French labels stay readable in the JSON API
 
     from proxiservices import models  # noqa: F401  (register the tables)
 
