@@ -15,6 +15,14 @@ def get_commune(insee: str) -> Commune | None:
     return db.session.get(Commune, insee)
 
 
+_ABBREVIATIONS = {"st": "saint", "ste": "sainte", "s": "sur", "ss": "sous"}
+
+
+def _expand_abbreviations(folded: str) -> str:
+    """People type "St-Dié" or "Ste Marguerite"; the official names spell them out."""
+    return " ".join(_ABBREVIATIONS.get(word, word) for word in folded.split())
+
+
 def search_communes(query: str, limit: int = 10) -> list[Commune]:
     """Communes whose postcode starts with the digits typed, or whose name matches:
     exact name first, then names starting with it, then names containing it."""
@@ -28,7 +36,7 @@ def search_communes(query: str, limit: int = 10) -> list[Commune]:
             .order_by(Commune.name)
         )
         return list(db.session.scalars(stmt.limit(limit)))
-    folded = fold(q)
+    folded = _expand_abbreviations(fold(q))
     if not folded:
         return []
     rank = case(

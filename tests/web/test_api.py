@@ -29,6 +29,20 @@ def test_communes_by_name_and_postcode(client):
     assert "Épinal" in [c["name"] for c in by_postcode["results"]]
 
 
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("st die", "Saint-Dié-des-Vosges"),
+        ("EPINAL", "Épinal"),
+        ("gerardmer", "Gérardmer"),
+        ("88400", "Gérardmer"),
+    ],
+)
+def test_commune_found_as_people_type_it(client, query, expected):
+    names = [c["name"] for c in client.get(f"/api/v1/communes?q={query}").get_json()["results"]]
+    assert expected in names
+
+
 def test_needs_search_shape_and_limit(client):
     data = client.get("/api/v1/needs?q=carte+grise&limit=3").get_json()
     assert data["query"] == "carte grise"
