@@ -9,6 +9,7 @@ from flask_babel import format_date, format_datetime
 from werkzeug.exceptions import HTTPException
 
 from proxiservices.domain import hours
+from proxiservices.domain.places import place_label
 from proxiservices.extensions import htmx
 
 ERROR_TITLES = {
@@ -45,15 +46,24 @@ def km(value: float | None, approx: bool = False) -> str:
     return f"environ {text}" if approx else text
 
 
+def de(name: str) -> str:
+    """French elision: "de Docelles", "d'Épinal", "d'Uriménil"."""
+    return (
+        f"d'{name}"
+        if name[:1].lower() in "aeiouyàâéèêëîïôöûüh"
+        and not name.startswith(("Hy", "Ha", "He", "Ho", "Hu"))
+        else f"de {name}"
+    )
+
+
 def register_web(app: Flask) -> None:
     app.jinja_env.filters.update(fr_datetime=fr_datetime, fr_date=fr_date, km=km)
-    app.jinja_env.globals.update(format_time=hours.format_time)
+    # A global (not a context variable) so that imported macros see it too.
+    app.jinja_env.globals.update(
+        format_time=hours.format_time, htmx=htmx, place_label=place_label, de=de
+    )
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
-
-    @app.context_processor
-    def inject_htmx():
-        return {"htmx": htmx}
 
     @app.after_request
     def vary_on_htmx(response):

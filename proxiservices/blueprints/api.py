@@ -24,7 +24,7 @@ def _iso(value: datetime | None) -> str | None:
 
 def _limit() -> int:
     raw = request.args.get("limit", "10").strip()
-    if not raw.isdigit() or not 1 <= int(raw) <= 50:
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= 50:
         abort(400, "Paramètre « limit » invalide : un nombre entier de 1 à 50 est attendu.")
     return int(raw)
 

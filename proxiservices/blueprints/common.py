@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlencode
 
 from flask import abort, current_app, render_template, request, session
 
@@ -15,7 +16,8 @@ from proxiservices.services.communes import get_commune
 
 def render_page(page: str, fragment: str, **context: Any) -> str:
     """Same URL, two renderings: the fragment for htmx swaps, the full page otherwise."""
-    if htmx and not htmx.boosted:
+    # A history restore (back button with an empty cache) must get the whole page.
+    if htmx and not htmx.boosted and not htmx.history_restore_request:
         return render_template(fragment, **context)
     return render_template(page, **context)
 
@@ -53,9 +55,17 @@ def parse_at(value: str | None) -> datetime:
             "Paramètre « at » invalide : date et heure attendues au format ISO 8601, "
             "par exemple 2026-12-01T09:30 ou 2026-12-01T09:30:00+01:00.",
         )
+    if not 2000 <= parsed.year <= 2100:
+        abort(400, "Paramètre « at » invalide : l'année doit être comprise entre 2000 et 2100.")
     if parsed.tzinfo is None:
         return parsed.replace(tzinfo=PARIS)
     return parsed.astimezone(PARIS)
+
+
+def url_with_commune(code: str) -> str:
+    """The current URL with `commune=` added, keeping the other query parameters as they are."""
+    args = [(k, v) for k, v in request.args.items(multi=True) if k != "commune"]
+    return f"{request.path}?{urlencode([*args, ('commune', code)])}"
 
 
 def orientation_limits() -> dict[str, int]:

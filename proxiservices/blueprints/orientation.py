@@ -9,6 +9,7 @@ from proxiservices.blueprints.common import (
     orientation_limits,
     parse_at,
     render_page,
+    url_with_commune,
 )
 from proxiservices.extensions import htmx
 from proxiservices.services import tree
@@ -24,10 +25,10 @@ from proxiservices.services.orientation import (
 bp = Blueprint("orientation", __name__)
 
 
-def _with_remembered_commune(endpoint: str, **values):
+def _with_remembered_commune():
     """Put the remembered commune in the URL so that links, reloads and back land the same."""
     if "commune" not in request.args and session.get("commune"):
-        return redirect(url_for(endpoint, **values, **request.args, commune=session["commune"]))
+        return redirect(url_with_commune(session["commune"]))
     return None
 
 
@@ -58,7 +59,7 @@ def choose_commune():
 
 @bp.get("/themes")
 def themes():
-    if (response := _with_remembered_commune("orientation.themes")) is not None:
+    if (response := _with_remembered_commune()) is not None:
         return response
     return render_page(
         "orientation/themes.html",
@@ -71,7 +72,7 @@ def themes():
 
 @bp.get("/themes/<slug>")
 def theme(slug: str):
-    if (response := _with_remembered_commune("orientation.theme", slug=slug)) is not None:
+    if (response := _with_remembered_commune()) is not None:
         return response
     question = tree.get_theme_question(slug)
     if question is None:
@@ -81,7 +82,7 @@ def theme(slug: str):
 
 @bp.get("/questions/<slug>")
 def question(slug: str):
-    if (response := _with_remembered_commune("orientation.question", slug=slug)) is not None:
+    if (response := _with_remembered_commune()) is not None:
         return response
     found = tree.get_question(slug)
     if found is None:
@@ -100,7 +101,7 @@ def _question_page(question):
     )
 
 
-def _orientation_or_ask_commune(endpoint: str) -> tuple[OrientationAnswer | None, Response | None]:
+def _orientation_or_ask_commune() -> tuple[OrientationAnswer | None, Response | None]:
     """The answer for the URL's need and commune, or the redirect that asks for the commune."""
     need_slug = request.args.get("need", "").strip()
     if not need_slug:
@@ -109,7 +110,7 @@ def _orientation_or_ask_commune(endpoint: str) -> tuple[OrientationAnswer | None
         abort(404, f"Besoin inconnu : « {need_slug[:60]} ».")
     if "commune" not in request.args:
         if session.get("commune"):
-            return None, redirect(url_for(endpoint, **request.args, commune=session["commune"]))
+            return None, redirect(url_with_commune(session["commune"]))
         return None, redirect(url_for("orientation.choose_commune", need=need_slug))
     commune = commune_from_request(required=True)
     try:
@@ -122,7 +123,7 @@ def _orientation_or_ask_commune(endpoint: str) -> tuple[OrientationAnswer | None
 
 @bp.get("/orientation")
 def result():
-    answer, redirection = _orientation_or_ask_commune("orientation.result")
+    answer, redirection = _orientation_or_ask_commune()
     if redirection is not None:
         return redirection
     return render_page(
@@ -137,7 +138,7 @@ def result():
 
 @bp.get("/orientation/fiche")
 def fiche():
-    answer, redirection = _orientation_or_ask_commune("orientation.fiche")
+    answer, redirection = _orientation_or_ask_commune()
     if redirection is not None:
         return redirection
     days = {s.site.id: coming_days(s.site, answer.at, 7) for s in answer.sites[:2]}

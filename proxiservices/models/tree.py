@@ -76,6 +76,8 @@ class Need(db.Model):
     self_service: Mapped[list[str]] = mapped_column(JSON, default=list)
     help_kinds: Mapped[list[str]] = mapped_column(JSON, default=list)
     request_possible: Mapped[bool] = mapped_column(default=False)
+    # Which office of the kind answers: see proxiservices.domain.places.
+    place: Mapped[str] = mapped_column(String(20), default="residence", server_default="residence")
     notice: Mapped[str | None] = mapped_column(Text)
     notice_url: Mapped[str | None] = mapped_column(String(500))
     source_url: Mapped[str | None] = mapped_column(String(500))

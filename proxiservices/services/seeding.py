@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 from sqlalchemy import select
 
+from proxiservices.domain.places import PLACE_LABELS, RESIDENCE
 from proxiservices.domain.text import fold
 from proxiservices.domain.tree import QuestionNode, check_tree, iter_questions, parse_tree
 from proxiservices.extensions import db
@@ -73,9 +74,21 @@ def _float(value: Any) -> float | None:
     return None if value is None else float(value)
 
 
+LABELS = {
+    "body_kind": "types d'organisme",
+    "territory": "territoires",
+    "commune": "communes",
+    "body": "organismes",
+    "site": "lieux",
+    "theme": "thèmes",
+    "question": "questions",
+    "need": "besoins",
+}
+
+
 def _upsert(model: type, key: Mapping[str, Any], values: Mapping[str, Any], report: Report):
     """Create or update one row by natural key; leave person-edited rows alone."""
-    name = model.__tablename__
+    name = LABELS.get(model.__tablename__, model.__tablename__)
     row = db.session.scalars(select(model).filter_by(**key)).one_or_none()
     if row is None:
         row = model(**key, **values)
@@ -293,6 +306,7 @@ def _need_values(raw: Mapping[str, Any], themes: dict[str, Theme]) -> dict[str, 
         "self_service": list(raw.get("self_service") or []),
         "help_kinds": list(raw.get("help_kinds") or []),
         "request_possible": bool(raw.get("request_possible")),
+        "place": raw.get("place") or RESIDENCE,
         "notice": _blank(raw.get("notice")),
         "notice_url": _blank(raw.get("notice_url")),
         "source_url": _blank(raw.get("source_url")),
@@ -306,6 +320,8 @@ def _seed_tree(needs_path: Path, tree_path: Path, report: Report) -> None:
         unknown = ({raw["body_kind"]} | set(raw.get("help_kinds") or [])) - kinds
         if unknown:
             raise SeedError(f"Besoin {raw['slug']} : type d'organisme inconnu {unknown}")
+        if raw.get("place", RESIDENCE) not in PLACE_LABELS:
+            raise SeedError(f"Besoin {raw['slug']} : lieu compétent inconnu {raw['place']}")
     tree = parse_tree(_read_yaml(tree_path))
     check_tree(tree, {n["slug"] for n in raw_needs})
 

@@ -53,4 +53,4 @@ def test_seed_keeps_what_a_person_edited(blank):
     assert db.session.get(Site, site.id).opening_hours == "Mo 09:00-10:00"
     # A row nobody marked as edited is brought back to the seed file's content.
     assert db.session.get(Need, need.id).title != "Titre modifié"
-    assert report["site modifiés à la main, conservés"] == 1
+    assert report["lieux modifiés à la main, conservés"] == 1

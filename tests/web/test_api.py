@@ -54,7 +54,7 @@ def test_needs_search_shape_and_limit(client):
     assert scores == sorted(scores, reverse=True)
 
 
-@pytest.mark.parametrize("limit", ["0", "51", "abc", "-1", "2.5"])
+@pytest.mark.parametrize("limit", ["0", "51", "abc", "-1", "2.5", "%EF%BC%91", ""])
 def test_needs_limit_out_of_range_is_400(client, limit):
     response = client.get(f"/api/v1/needs?q=apl&limit={limit}")
     assert response.status_code == 400
@@ -121,6 +121,8 @@ def test_orientation_mairie_open_now_with_offset(client):
         ("need=aide-logement", 400, "obligatoires"),
         ("need=aide-logement&commune=88135&at=2026-13-45", 400, "ISO 8601"),
         ("need=aide-logement&commune=88135&at=hier", 400, "ISO 8601"),
+        ("need=aide-logement&commune=88135&at=0001-01-01T00:00:00%2B14:00", 400, "2000"),
+        ("need=aide-logement&commune=2A004", 404, "Commune inconnue"),
     ],
 )
 def test_orientation_bad_input(client, query, status, message):

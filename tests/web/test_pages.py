@@ -64,9 +64,48 @@ def test_fragment_is_the_same_markup_as_the_page(client, page_urls):
         assert "HX-Request" in fragment.headers.get("Vary", ""), url
         body = fragment.get_data(as_text=True)
         assert "<html" not in body, url
+        assert re.search(r"<title>[^<]+ – Proxiservices</title>", body), url
         assert normalise(without_title(body)) == normalise(
             main_content(full.get_data(as_text=True))
         ), url
+
+
+def test_history_restore_gets_the_whole_page(client):
+    url = f"/themes?commune={DOCELLES}"
+    response = client.get(url, headers={**HTMX, "HX-History-Restore-Request": "true"})
+    assert "<html" in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/themes/logement?slug=x",
+        "/questions/logement-besoin?slug=x",
+        "/orientation?need=aide-logement&endpoint=x",
+        "/themes?_method=POST&_anchor=x",
+    ],
+)
+def test_remembered_commune_redirect_keeps_odd_parameters(client, url):
+    client.get(f"/themes?commune={DOCELLES}")
+    response = client.get(url)
+    assert response.status_code == 302
+    assert f"commune={DOCELLES}" in response.headers["Location"]
+
+
+@pytest.mark.parametrize(
+    "need",
+    ["acte-naissance", "declaration-deces", "cni-passeport-demande", "cni-passeport-retrait"],
+)
+def test_office_elsewhere_is_said_plainly(client, need):
+    page = html.unescape(
+        client.get(f"/orientation?need={need}&commune={DOCELLES}").get_data(as_text=True)
+    )
+    assert "À qui s'adresser" in page
+    assert "ce n'est la bonne que dans ce cas" in page
+    fiche = html.unescape(
+        client.get(f"/orientation/fiche?need={need}&commune={DOCELLES}").get_data(as_text=True)
+    )
+    assert "S'adresser à la mairie" in fiche or "S'adresser à une mairie" in fiche
 
 
 def test_commune_autocomplete_fragment(client):
@@ -108,6 +147,16 @@ def test_result_without_commune_asks_for_it(seeded_app):
         ("/lieux/inexistant", 404, "Lieu d'accueil inconnu"),
         ("/communes/00000", 404, "Commune inconnue"),
         ("/nulle-part", 404, "aucune page"),
+        (
+            f"/orientation?need=aide-logement&commune={DOCELLES}&at=0001-01-01T00:00:00",
+            400,
+            "entre 2000 et 2100",
+        ),
+        (
+            f"/orientation/fiche?need=aide-logement&commune={DOCELLES}&at=9999-12-31T23:59:59-12:00",
+            400,
+            "entre 2000 et 2100",
+        ),
     ],
 )
 def test_bad_input_gets_a_french_message(client, url, status, message):

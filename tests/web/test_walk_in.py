@@ -11,7 +11,9 @@ import yaml
 from tests.web.html import link_to, links
 
 ROOT = Path(__file__).resolve().parents[2]
-CASES = json.loads((ROOT.parent / "shared" / "cases" / "orientation_public.json").read_text())
+# A copy of ../shared/cases/orientation_public.json, so a clone anywhere can run the suite.
+CASES_COPY = ROOT / "tests" / "data" / "orientation_public.json"
+CASES = json.loads(CASES_COPY.read_text(encoding="utf-8"))
 PATHS = yaml.safe_load((ROOT / "tests" / "data" / "case_paths.yaml").read_text())
 DOCELLES = "88135"
 
@@ -21,6 +23,13 @@ def need_of(url: str) -> str | None:
     if parsed.path != "/orientation":
         return None
     return parse_qs(parsed.query)["need"][0]
+
+
+def test_case_copy_matches_shared_when_present():
+    shared = ROOT.parent / "shared" / "cases" / "orientation_public.json"
+    if not shared.exists():
+        pytest.skip("../shared n'est pas à côté du dépôt")
+    assert json.loads(shared.read_text(encoding="utf-8")) == CASES
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c["id"] for c in CASES])
