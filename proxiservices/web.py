@@ -46,21 +46,28 @@ def km(value: float | None, approx: bool = False) -> str:
     return f"environ {text}" if approx else text
 
 
+def de_prefix(name: str) -> str:
+    """French elision before a name: "de " before Docelles, "d'" before Épinal or Uriménil."""
+    vowel = name[:1].lower() in "aeiouyàâéèêëîïôöûü"
+    return "d'" if vowel else "de "
+
+
 def de(name: str) -> str:
-    """French elision: "de Docelles", "d'Épinal", "d'Uriménil"."""
-    return (
-        f"d'{name}"
-        if name[:1].lower() in "aeiouyàâéèêëîïôöûüh"
-        and not name.startswith(("Hy", "Ha", "He", "Ho", "Hu"))
-        else f"de {name}"
-    )
+    """ "de Docelles", "d'Épinal", "du Thillot", "des Forges"."""
+    for article, contracted in (("Le ", "du "), ("Les ", "des ")):
+        if name.startswith(article):
+            return contracted + name.removeprefix(article)
+    return de_prefix(name) + name
 
 
 def register_web(app: Flask) -> None:
     app.jinja_env.filters.update(fr_datetime=fr_datetime, fr_date=fr_date, km=km)
     # A global (not a context variable) so that imported macros see it too.
     app.jinja_env.globals.update(
-        format_time=hours.format_time, htmx=htmx, place_label=place_label, de=de
+        format_time=hours.format_time,
+        htmx=htmx,
+        place_label=place_label,
+        de=de,
     )
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True

@@ -27,3 +27,21 @@ from proxiservices.config import load
 )
 def test_environment_overrides_defaults(environ, key, expected):
     assert load("/srv/inst", environ)[key] == expected
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("Docelles", "de Docelles"),
+        ("Épinal", "d'Épinal"),
+        ("Uriménil", "d'Uriménil"),
+        ("Le Thillot", "du Thillot"),
+        ("Les Forges", "des Forges"),
+        ("La Bresse", "de La Bresse"),
+        ("Hymont", "de Hymont"),
+    ],
+)
+def test_french_elision_before_commune_names(name, expected):
+    from proxiservices.web import de
+
+    assert de(name) == expected
