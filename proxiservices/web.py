@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, jsonify, request
 from flask_babel import format_date, format_datetime
 from werkzeug.exceptions import HTTPException
 
@@ -77,6 +77,8 @@ def register_web(app: Flask) -> None:
         response.vary.add("HX-Request")
         return response
 
+    from proxiservices.blueprints.common import render_page
+
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
         code = error.code or 500
@@ -86,4 +88,4 @@ def register_web(app: Flask) -> None:
         if request.path.startswith("/api/"):
             return jsonify(error=message), code
         title = ERROR_TITLES.get(code, error.name)
-        return render_template("error.html", title=title, message=message), code
+        return render_page("error.html", "_error.html", title=title, message=message), code

@@ -70,6 +70,14 @@ def test_fragment_is_the_same_markup_as_the_page(client, page_urls):
         ), url
 
 
+def test_error_during_htmx_navigation_is_a_fragment(client):
+    response = client.get("/themes/inexistant", headers=HTMX)
+    assert response.status_code == 404
+    body = html.unescape(response.get_data(as_text=True))
+    assert "<html" not in body
+    assert "Thème inconnu" in body
+
+
 def test_history_restore_gets_the_whole_page(client):
     url = f"/themes?commune={DOCELLES}"
     response = client.get(url, headers={**HTMX, "HX-History-Restore-Request": "true"})
