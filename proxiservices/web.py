@@ -46,18 +46,13 @@ def km(value: float | None, approx: bool = False) -> str:
     return f"environ {text}" if approx else text
 
 
-def de_prefix(name: str) -> str:
-    """French elision before a name: "de " before Docelles, "d'" before Épinal or Uriménil."""
-    vowel = name[:1].lower() in "aeiouyàâéèêëîïôöûü"
-    return "d'" if vowel else "de "
-
-
 def de(name: str) -> str:
     """ "de Docelles", "d'Épinal", "du Thillot", "des Forges"."""
     for article, contracted in (("Le ", "du "), ("Les ", "des ")):
         if name.startswith(article):
             return contracted + name.removeprefix(article)
-    return de_prefix(name) + name
+    elided = name[:1].lower() in "aeiouyàâéèêëîïôöûü"
+    return f"d'{name}" if elided else f"de {name}"
 
 
 def register_web(app: Flask) -> None:

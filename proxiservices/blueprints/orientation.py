@@ -106,11 +106,11 @@ def _orientation_or_ask_commune() -> tuple[OrientationAnswer | None, Response | 
     need_slug = request.args.get("need", "").strip()
     if not need_slug:
         abort(400, "Précisez le besoin de l'usager (paramètre « need »).")
-    if get_need(need_slug) is None:
-        abort(404, f"Besoin inconnu : « {need_slug[:60]} ».")
     if "commune" not in request.args:
         if session.get("commune"):
             return None, redirect(url_with_commune(session["commune"]))
+        if get_need(need_slug) is None:
+            abort(404, f"Besoin inconnu : « {need_slug[:60]} ».")
         return None, redirect(url_for("orientation.choose_commune", need=need_slug))
     commune = commune_from_request(required=True)
     try:

@@ -81,6 +81,11 @@ class Site(db.Model):
         back_populates="site", cascade="all, delete-orphan", order_by="Closure.starts_at"
     )
 
+    @property
+    def public_url(self) -> str | None:
+        """The site's own page, else its body's website: somewhere to look it up."""
+        return self.url or self.body.website
+
 
 class SiteCoverage(db.Model):
     """One commune or territory (EPCI, département) that a site is competent for."""
