@@ -18,6 +18,7 @@ BARE_NAMES = (
     "MAIL_USE_TLS",
     "MAIL_USE_SSL",
     "MAIL_DEFAULT_SENDER",
+    "MAIL_TIMEOUT",
 )
 
 
@@ -49,6 +50,29 @@ def load(instance_path: str, environ: dict[str, str] | None = None) -> dict[str,
         "MAX_HELP_DESKS": 3,
         "MAIL_SERVER": "localhost",
         "MAIL_PORT": 25,
+        "MAIL_USE_TLS": False,
+        "MAIL_USE_SSL": False,
+        "MAIL_USERNAME": "",
+        "MAIL_PASSWORD": "",
+        "MAIL_DEFAULT_SENDER": "Proxiservices <ne-pas-repondre@proxiservices.localhost>",
+        "MAIL_TIMEOUT": 10,
+        # Address of the application in e-mailed links.
+        "PUBLIC_URL": "http://127.0.0.1:5000",
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_SECURE": False,
+        "PERMANENT_SESSION_LIFETIME": 8 * 3600,
+        "PASSWORD_RESET_HOURS": 1,
+        "PASSWORD_MIN_LENGTH": 12,
+        "LOGIN_MAX_FAILURES": 5,
+        "LOGIN_MAX_FAILURES_PER_ADDRESS": 30,
+        "LOGIN_WINDOW_MINUTES": 15,
+        "REQUEST_REMINDER_DAYS": "3,10",
+        "REQUEST_EXPIRY_DAYS": 30,
+        "DUPLICATE_WINDOW_DAYS": 7,
+        "OUTBOX_SEND_AFTER_RESPONSE": True,
+        "OUTBOX_MAX_ATTEMPTS": 20,
+        "OUTBOX_CLAIM_MINUTES": 10,
     }
     for name in BARE_NAMES:
         if name in env:

@@ -2,6 +2,8 @@
 
 from flask_babel import Babel
 from flask_htmx import HTMX
+from flask_login import LoginManager
+from flask_mailman import Mail
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
@@ -27,3 +29,9 @@ migrate = Migrate(render_as_batch=True)
 csrf = CSRFProtect()
 htmx = HTMX()
 babel = Babel()
+mail = Mail()
+login_manager = LoginManager()
+login_manager.login_view = "accounts.login"
+login_manager.login_message = "Connectez-vous pour accéder à cette page."
+login_manager.login_message_category = "info"
+login_manager.session_protection = "strong"

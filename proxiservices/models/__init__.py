@@ -1,5 +1,6 @@
 """SQLAlchemy models, one module per aggregate."""
 
+from proxiservices.models.accounts import LoginFailure, PasswordResetToken, Referent, User
 from proxiservices.models.directory import (
     Body,
     BodyKind,
@@ -9,19 +10,29 @@ from proxiservices.models.directory import (
     SiteCoverage,
 )
 from proxiservices.models.geo import Commune, Territory
+from proxiservices.models.outbox import OutboxAttempt, OutboxMessage
+from proxiservices.models.requests import AppointmentRequest, RequestEvent
 from proxiservices.models.tree import Answer, Need, Question, Theme
 
 __all__ = [
     "Answer",
+    "AppointmentRequest",
     "Body",
     "BodyKind",
     "Closure",
     "Commune",
+    "LoginFailure",
     "Need",
+    "OutboxAttempt",
+    "OutboxMessage",
+    "PasswordResetToken",
     "Permanence",
     "Question",
+    "Referent",
+    "RequestEvent",
     "Site",
     "SiteCoverage",
     "Territory",
     "Theme",
+    "User",
 ]

@@ -1,0 +1,168 @@
+"""Forms of the request pages: the desk's request, the partner's answers, the desk's cancel."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    DateField,
+    RadioField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+    TimeField,
+)
+from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from proxiservices.domain.hours import PARIS
+from proxiservices.domain.lifecycle import SCHEDULE_MODES
+from proxiservices.domain.residents import (
+    CHANNELS,
+    TIME_SLOTS,
+    normalise_email,
+    normalise_phone,
+)
+
+MESSAGE_MAX = 1000
+REASON_MAX = 1000
+
+
+class CheckboxesField(SelectMultipleField):
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+class RequestForm(FlaskForm):
+    body = RadioField(
+        "Organisme destinataire",
+        coerce=int,
+        validators=[InputRequired("Choisissez l'organisme destinataire.")],
+    )
+    resident_name = StringField(
+        "Nom et prénom de l'usager",
+        validators=[
+            DataRequired("Indiquez le nom de l'usager."),
+            Length(max=120, message="120 caractères au plus."),
+        ],
+    )
+    phone = StringField("Téléphone", validators=[Optional()])
+    email = StringField("Adresse e-mail", validators=[Optional()])
+    channel = RadioField(
+        "Comment l'usager préfère-t-il être recontacté ?",
+        choices=list(CHANNELS.items()),
+        validators=[InputRequired("Choisissez comment l'usager préfère être recontacté.")],
+    )
+    time_slots = CheckboxesField(
+        "Moments où il est joignable (facultatif)", choices=list(TIME_SLOTS.items())
+    )
+    availability = StringField(
+        "Précisions sur ses disponibilités (facultatif)",
+        validators=[Optional(), Length(max=200, message="200 caractères au plus.")],
+    )
+    message = TextAreaField(
+        "Message court pour le partenaire (facultatif)",
+        validators=[
+            Optional(),
+            Length(max=MESSAGE_MAX, message=f"{MESSAGE_MAX} caractères au plus."),
+        ],
+    )
+    consent = BooleanField(
+        "L'usager a donné son accord",
+        validators=[
+            DataRequired(
+                "Sans l'accord de l'usager, la demande ne peut pas être envoyée : "
+                "donnez-lui plutôt les coordonnées de l'organisme."
+            )
+        ],
+    )
+    confirm_duplicate = BooleanField("Envoyer quand même cette nouvelle demande")
+
+    def validate_phone(self, field: StringField) -> None:
+        if field.data and not normalise_phone(field.data):
+            raise ValidationError(
+                "Numéro de téléphone non reconnu : 10 chiffres attendus, "
+                "par exemple 06 12 34 56 78."
+            )
+
+    def validate_email(self, field: StringField) -> None:
+        if field.data and not normalise_email(field.data):
+            raise ValidationError("Adresse e-mail non reconnue, par exemple prenom.nom@exemple.fr.")
+
+    def validate_channel(self, field: RadioField) -> None:
+        phone, email = (self.phone.data or "").strip(), (self.email.data or "").strip()
+        if not phone and not email:
+            raise ValidationError(
+                "Indiquez au moins un moyen de joindre l'usager : téléphone ou e-mail."
+            )
+        if field.data == "phone" and not phone:
+            raise ValidationError("Recontact par téléphone : indiquez le numéro.")
+        if field.data == "email" and not email:
+            raise ValidationError("Recontact par e-mail : indiquez l'adresse.")
+
+
+class CommentForm(FlaskForm):
+    """Take in charge or close: a comment is welcome, not required."""
+
+    comment = TextAreaField(
+        "Commentaire (facultatif, visible par l'accueil)",
+        validators=[
+            Optional(),
+            Length(max=REASON_MAX, message=f"{REASON_MAX} caractères au plus."),
+        ],
+    )
+
+
+class ReasonForm(FlaskForm):
+    """Refuse or cancel: the reason is required and shown to the other side."""
+
+    comment = TextAreaField(
+        "Motif (obligatoire)",
+        validators=[
+            DataRequired("Indiquez le motif."),
+            Length(max=REASON_MAX, message=f"{REASON_MAX} caractères au plus."),
+        ],
+    )
+
+
+class RedirectForm(ReasonForm):
+    target = SelectField(
+        "Organisme vers lequel réorienter",
+        coerce=int,
+        validators=[InputRequired("Choisissez l'organisme.")],
+    )
+
+
+class ScheduleForm(FlaskForm):
+    day = DateField(
+        "Date du rendez-vous", validators=[InputRequired("Indiquez la date (jj/mm/aaaa).")]
+    )
+    time = TimeField("Heure", validators=[InputRequired("Indiquez l'heure (hh:mm).")])
+    mode = RadioField(
+        "Modalité",
+        choices=list(SCHEDULE_MODES.items()),
+        default="site",
+        validators=[InputRequired("Choisissez la modalité du rendez-vous.")],
+    )
+    place = StringField(
+        "Lieu (adresse, pour un rendez-vous sur place)",
+        validators=[Optional(), Length(max=300, message="300 caractères au plus.")],
+    )
+    comment = TextAreaField(
+        "Précision pour l'usager et l'accueil (facultatif)",
+        validators=[
+            Optional(),
+            Length(max=REASON_MAX, message=f"{REASON_MAX} caractères au plus."),
+        ],
+    )
+
+    def validate_place(self, field: StringField) -> None:
+        if self.mode.data == "site" and not (field.data or "").strip():
+            raise ValidationError("Indiquez le lieu du rendez-vous sur place.")
+
+    def starts_at(self) -> datetime:
+        """The appointment as an aware Paris time."""
+        return datetime.combine(self.day.data, self.time.data).replace(tzinfo=PARIS)
