@@ -8,7 +8,7 @@ from typing import Any
 from flask import Flask
 
 from proxiservices import config as settings
-from proxiservices.extensions import babel, csrf, db, htmx, migrate
+from proxiservices.extensions import babel, csrf, db, htmx, login_manager, mail, migrate
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
@@ -26,12 +26,16 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     csrf.init_app(app)
     htmx.init_app(app)
     babel.init_app(app)
+    mail.init_app(app)
+    login_manager.init_app(app)
 
     from proxiservices.blueprints import register_blueprints
     from proxiservices.cli import register_cli
+    from proxiservices.services.outbox import install_after_response_delivery
     from proxiservices.web import register_web
 
     register_web(app)
     register_blueprints(app)
     register_cli(app)
+    install_after_response_delivery(app)
     return app

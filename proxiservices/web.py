@@ -6,9 +6,10 @@ from datetime import datetime
 
 from flask import Flask, jsonify, request
 from flask_babel import format_date, format_datetime
+from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from proxiservices.domain import hours
+from proxiservices.domain import hours, lifecycle, residents, roles
 from proxiservices.domain.places import place_label
 from proxiservices.extensions import htmx
 
@@ -17,13 +18,16 @@ ERROR_TITLES = {
     403: "Accès refusé",
     404: "Page introuvable",
     405: "Méthode non autorisée",
+    429: "Trop de tentatives",
     500: "Erreur interne",
 }
+CSRF_MESSAGE = "Le formulaire a expiré ou n'est pas valide. Rechargez la page et recommencez."
 ERROR_MESSAGES = {
     400: "La demande n'a pas pu être comprise.",
     403: "Vous n'avez pas accès à cette page.",
     404: "Cette adresse ne correspond à aucune page. Vérifiez le lien ou repartez de l'accueil.",
     405: "Cette action n'est pas possible à cette adresse.",
+    429: "Trop de tentatives en peu de temps. Patientez quelques minutes avant de réessayer.",
     500: "Une erreur est survenue de notre côté. Réessayez dans un instant.",
 }
 
@@ -56,13 +60,21 @@ def de(name: str) -> str:
 
 
 def register_web(app: Flask) -> None:
-    app.jinja_env.filters.update(fr_datetime=fr_datetime, fr_date=fr_date, km=km)
+    app.jinja_env.filters.update(
+        fr_datetime=fr_datetime, fr_date=fr_date, km=km, phone=residents.format_phone
+    )
     # A global (not a context variable) so that imported macros see it too.
     app.jinja_env.globals.update(
         format_time=hours.format_time,
         htmx=htmx,
         place_label=place_label,
         de=de,
+        may=roles.may,
+        status_labels=lifecycle.STATUS_LABELS,
+        schedule_modes=lifecycle.SCHEDULE_MODES,
+        channels=residents.CHANNELS,
+        describe_slots=residents.describe_slots,
+        age_in_days=lifecycle.age_in_days,
     )
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
@@ -80,6 +92,8 @@ def register_web(app: Flask) -> None:
         message = error.description
         if not isinstance(message, str) or message == type(error).description:
             message = ERROR_MESSAGES.get(code, error.name)
+        if isinstance(error, CSRFError):
+            message = CSRF_MESSAGE
         if request.path.startswith("/api/"):
             return jsonify(error=message), code
         title = ERROR_TITLES.get(code, error.name)

@@ -18,6 +18,7 @@ from proxiservices.extensions import db
 from proxiservices.services.seeding import seed_all
 
 ROOT = Path(__file__).resolve().parent.parent
+pytest_plugins = ["tests.plugins.mail", "tests.plugins.accounts"]
 BASE_URL = os.environ.get("TEST_DATABASE_URL", "")
 
 
@@ -96,3 +97,18 @@ def blank(scratch_app):
         db.create_all()
         yield scratch_app
         db.session.remove()
+
+
+@pytest.fixture(scope="module")
+def workspace(tmp_path_factory):
+    """A migrated and seeded database that the tests of one module may write to."""
+    with scratch_database(tmp_path_factory.mktemp("workspace"), "work") as url:
+        app = make_app(url, OUTBOX_SEND_AFTER_RESPONSE=False)
+        with app.app_context():
+            upgrade(directory=str(ROOT / "migrations"))
+            seed_all(ROOT / "seeds")
+            db.session.remove()
+        yield app
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()

@@ -4,10 +4,18 @@ from flask import Flask
 
 
 def register_blueprints(app: Flask) -> None:
+    from proxiservices.blueprints.accounts import bp as accounts
     from proxiservices.blueprints.api import bp as api
     from proxiservices.blueprints.directory import bp as directory
+    from proxiservices.blueprints.inbox import bp as inbox
     from proxiservices.blueprints.orientation import bp as orientation
+    from proxiservices.blueprints.requests import bp as requests
+    from proxiservices.blueprints.staff import bp as staff
 
     app.register_blueprint(orientation)
     app.register_blueprint(directory)
     app.register_blueprint(api)
+    app.register_blueprint(accounts)
+    app.register_blueprint(staff)
+    app.register_blueprint(requests)
+    app.register_blueprint(inbox)

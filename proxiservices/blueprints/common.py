@@ -22,6 +22,11 @@ def render_page(page: str, fragment: str, **context: Any) -> str:
     return render_template(page, **context)
 
 
+def form_error(html: str) -> tuple[str, int, dict[str, str]]:
+    """A form sent back with its errors: 422, and htmx keeps the address bar as it is."""
+    return html, 422, {"HX-Push-Url": "false"}
+
+
 def now() -> datetime:
     return datetime.now(PARIS)
 

@@ -15,6 +15,7 @@ from wtforms import (
     TextAreaField,
     TimeField,
 )
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
@@ -29,6 +30,11 @@ from proxiservices.domain.residents import (
 
 MESSAGE_MAX = 1000
 REASON_MAX = 1000
+
+
+def choices(pairs) -> list[SelectChoice]:
+    """(value, label) pairs as WTForms 3.3 wants them."""
+    return [SelectChoice(value, label) for value, label in pairs]
 
 
 class CheckboxesField(SelectMultipleField):
@@ -53,11 +59,11 @@ class RequestForm(FlaskForm):
     email = StringField("Adresse e-mail", validators=[Optional()])
     channel = RadioField(
         "Comment l'usager préfère-t-il être recontacté ?",
-        choices=list(CHANNELS.items()),
+        choices=choices(CHANNELS.items()),
         validators=[InputRequired("Choisissez comment l'usager préfère être recontacté.")],
     )
     time_slots = CheckboxesField(
-        "Moments où il est joignable (facultatif)", choices=list(TIME_SLOTS.items())
+        "Moments où il est joignable (facultatif)", choices=choices(TIME_SLOTS.items())
     )
     availability = StringField(
         "Précisions sur ses disponibilités (facultatif)",
@@ -143,7 +149,7 @@ class ScheduleForm(FlaskForm):
     time = TimeField("Heure", validators=[InputRequired("Indiquez l'heure (hh:mm).")])
     mode = RadioField(
         "Modalité",
-        choices=list(SCHEDULE_MODES.items()),
+        choices=choices(SCHEDULE_MODES.items()),
         default="site",
         validators=[InputRequired("Choisissez la modalité du rendez-vous.")],
     )

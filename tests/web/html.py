@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from html import unescape
 from html.parser import HTMLParser
 
 
@@ -56,4 +57,4 @@ def link_to(html: str, text: str) -> str:
 
 
 def text_of(html: str) -> str:
-    return normalise(re.sub(r"<[^>]+>", " ", html))
+    return normalise(unescape(re.sub(r"<[^>]+>", " ", html)))

@@ -1,0 +1,1 @@
+"""Command groups of the operations contract, registered by proxiservices.cli."""
