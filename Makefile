@@ -19,7 +19,7 @@ db: install
 	$(FLASK) db upgrade
 
 seed: db
-	$(FLASK) seed
+	$(FLASK) seed --demo
 
 run: seed
 	$(FLASK) run --host 127.0.0.1 --port 5000

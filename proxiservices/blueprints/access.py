@@ -6,11 +6,20 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
-from flask import abort
+from flask import abort, flash, redirect, request, url_for
 from flask_login import current_user
 
 from proxiservices.domain.roles import may
 from proxiservices.extensions import login_manager
+
+
+@login_manager.unauthorized_handler
+def send_to_login():
+    """Anonymous visitors go to the login page, which brings them back to the page they
+    asked for; a form posted anonymously has no page to come back to (a GET would be 405)."""
+    flash(login_manager.login_message, login_manager.login_message_category)
+    back = request.full_path.rstrip("?") if request.method == "GET" else None
+    return redirect(url_for("accounts.login", next=back))
 
 
 def permission_required(permission: str) -> Callable:

@@ -11,11 +11,11 @@ from proxiservices.blueprints.requests import FILTER_LABELS, list_args
 from proxiservices.domain import lifecycle, roles
 from proxiservices.extensions import db
 from proxiservices.forms.requests import (
-    choices,
     CommentForm,
     ReasonForm,
     RedirectForm,
     ScheduleForm,
+    choices,
 )
 from proxiservices.services import requests as service
 

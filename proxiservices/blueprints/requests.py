@@ -16,7 +16,7 @@ from proxiservices.blueprints.common import (
 from proxiservices.domain import lifecycle, roles
 from proxiservices.domain.residents import normalise_email, normalise_phone
 from proxiservices.extensions import db
-from proxiservices.forms.requests import choices, ReasonForm, RequestForm
+from proxiservices.forms.requests import ReasonForm, RequestForm, choices
 from proxiservices.services import requests as service
 from proxiservices.services.orientation import OrientationError, orient
 

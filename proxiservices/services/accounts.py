@@ -1,59 +1,32 @@
-"""Staff accounts: creation with the attachment each role needs, login with throttling,
-session ends on password change or disabling, and password reset by e-mailed link.
+"""Staff accounts: creation with the attachment each role needs, listing, disabling,
+password changes, and the session id that a password change or disabling invalidates.
 
-Every function takes the time (`at`) as an argument; none reads the clock or the current user.
+Login and password reset are in services/authentication.py. Functions take the time (`at`)
+as an argument; none reads the clock or the current user.
 """
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from collections.abc import Iterable
-from datetime import datetime, timedelta
-from functools import cache
+from datetime import datetime
 
-from flask import current_app, render_template
-from sqlalchemy import delete, func, select, update
+from flask import current_app
+from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from proxiservices.domain.residents import normalise_email
 from proxiservices.domain.roles import ADMIN, ELECTED, PARTNER, RECEPTIONIST, ROLE_LABELS, ROLES
 from proxiservices.extensions import db
-from proxiservices.models import (
-    Body,
-    Commune,
-    LoginFailure,
-    PasswordResetToken,
-    Site,
-    Territory,
-    User,
-)
-from proxiservices.services.outbox import queue_message
+from proxiservices.models import Body, Commune, Site, Territory, User
 
 HASH_METHOD = "scrypt"
 PASSWORD_MAX_LENGTH = 256
-# Unused reset links a person may have at once: more requests are silently ignored, so
-# the form cannot be used to flood someone's mailbox.
-MAX_OUTSTANDING_RESETS = 3
-LOGIN_FAILED = "Adresse e-mail ou mot de passe incorrect."
-LOGIN_THROTTLED = (
-    "Trop de tentatives de connexion. Patientez quelques minutes avant de réessayer, "
-    "ou choisissez « Mot de passe oublié »."
-)
-RESET_INVALID = "Ce lien n'est plus valable : il a déjà servi ou a expiré. Demandez-en un nouveau."
 
 
 class AccountError(ValueError):
     """A rule on accounts is not met; the message is French, for the person who acts."""
-
-
-class LoginFailed(AccountError):
-    """Unknown address, wrong password or disabled account: deliberately one message."""
-
-
-class LoginThrottled(AccountError):
-    """Too many recent failures for this address or from this network address."""
 
 
 def _clean_email(email: str) -> str:
@@ -63,7 +36,7 @@ def _clean_email(email: str) -> str:
     return normalised.lower()
 
 
-def _check_password(password: str) -> None:
+def check_password_rules(password: str) -> None:
     minimum = int(current_app.config["PASSWORD_MIN_LENGTH"])
     if len(password or "") < minimum:
         raise AccountError(f"Le mot de passe doit comporter au moins {minimum} caractères.")
@@ -79,14 +52,8 @@ def _check_role(role: str) -> None:
         raise AccountError(f"Rôle inconnu : « {role} ». Rôles possibles : {labels}.")
 
 
-def _hash(password: str) -> str:
+def hash_password(password: str) -> str:
     return generate_password_hash(password, method=HASH_METHOD)
-
-
-@cache
-def _dummy_hash() -> str:
-    """A hash to check against when the address is unknown, so the answer takes as long."""
-    return _hash(secrets.token_urlsafe(16))
 
 
 def _new_session_token() -> str:
@@ -171,12 +138,12 @@ def add_user(
     _check_role(role)
     if db.session.scalars(select(User.id).where(User.email == email)).first() is not None:
         raise AccountError(f"Un compte existe déjà pour l'adresse {email}.")
-    _check_password(password)
+    check_password_rules(password)
     user = User(
         email=email,
         name=(name or "").strip() or None,
         role=role,
-        password_hash=_hash(password),
+        password_hash=hash_password(password),
         active=True,
         session_token=_new_session_token(),
         created_at=at,
@@ -311,8 +278,8 @@ def disable_user(email: str, at: datetime) -> User:
 def set_password(user: User, password: str, at: datetime) -> None:
     """Set a new password; every open session of the account ends (the caller logs the
     current one in again if it should continue)."""
-    _check_password(password)
-    user.password_hash = _hash(password)
+    check_password_rules(password)
+    user.password_hash = hash_password(password)
     user.session_token = _new_session_token()
     db.session.commit()
 
@@ -322,6 +289,13 @@ def change_password(user: User, current_password: str, new_password: str, at: da
     if not check_password_hash(user.password_hash, current_password or ""):
         raise AccountError("Le mot de passe actuel est incorrect.")
     set_password(user, new_password, at)
+
+
+def end_sessions(user: User) -> None:
+    """Logging out ends the session on the server too: a copied cookie no longer works
+    (the account's other sessions end with it, which suits shared desk computers)."""
+    user.session_token = _new_session_token()
+    db.session.commit()
 
 
 def load_user(session_id: str) -> User | None:
@@ -334,124 +308,4 @@ def load_user(session_id: str) -> User | None:
         return None
     if not secrets.compare_digest(user.session_token.encode(), token.encode()):
         return None
-    return user
-
-
-def _window_start(at: datetime) -> datetime:
-    return at - timedelta(minutes=int(current_app.config["LOGIN_WINDOW_MINUTES"]))
-
-
-def _failures(key: str, since: datetime) -> int:
-    stmt = select(func.count(LoginFailure.id)).where(
-        LoginFailure.key == key, LoginFailure.at >= since
-    )
-    return db.session.scalar(stmt) or 0
-
-
-def authenticate(email: str, password: str, *, remote_addr: str | None, at: datetime) -> User:
-    """The account for these credentials, or LoginFailed / LoginThrottled. The answer is
-    the same, and takes as long, whether the address is unknown or the password wrong."""
-    config = current_app.config
-    cleaned = normalise_email(email or "")
-    email_key = f"email:{(cleaned or (email or '').strip()).lower()[:250]}"
-    addr_key = f"addr:{remote_addr or 'inconnue'}"[:300]
-    since = _window_start(at)
-    db.session.execute(delete(LoginFailure).where(LoginFailure.at < since))
-    if _failures(email_key, since) >= int(config["LOGIN_MAX_FAILURES"]) or _failures(
-        addr_key, since
-    ) >= int(config["LOGIN_MAX_FAILURES_PER_ADDRESS"]):
-        db.session.commit()
-        raise LoginThrottled(LOGIN_THROTTLED)
-    user = get_user_by_email(cleaned) if cleaned else None
-    stored = user.password_hash if user is not None else _dummy_hash()
-    valid = check_password_hash(stored, password or "")
-    if user is None or not valid or not user.active:
-        db.session.add_all([LoginFailure(key=email_key, at=at), LoginFailure(key=addr_key, at=at)])
-        db.session.commit()
-        raise LoginFailed(LOGIN_FAILED)
-    db.session.execute(delete(LoginFailure).where(LoginFailure.key == email_key))
-    user.last_login_at = at
-    db.session.commit()
-    return user
-
-
-def _token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
-def start_password_reset(email: str, *, at: datetime, base_url: str) -> None:
-    """E-mail a single-use reset link if an active account has this address; say nothing
-    either way, so the form does not tell who has an account."""
-    user = get_user_by_email(email)
-    if user is None or not user.active:
-        return
-    outstanding = db.session.scalar(
-        select(func.count(PasswordResetToken.id)).where(
-            PasswordResetToken.user_id == user.id,
-            PasswordResetToken.used_at.is_(None),
-            PasswordResetToken.expires_at > at,
-        )
-    )
-    if outstanding >= MAX_OUTSTANDING_RESETS:
-        return
-    hours = int(current_app.config["PASSWORD_RESET_HOURS"])
-    token = secrets.token_urlsafe(32)
-    db.session.add(
-        PasswordResetToken(
-            user_id=user.id,
-            token_hash=_token_hash(token),
-            created_at=at,
-            expires_at=at + timedelta(hours=hours),
-        )
-    )
-    body = render_template(
-        "accounts/password_reset_mail.txt",
-        link=f"{base_url.rstrip('/')}/mot-de-passe/{token}",
-        hours=hours,
-        user=user,
-    )
-    queue_message(
-        kind="password_reset",
-        recipients=[user.email],
-        subject="Proxiservices – choisir un nouveau mot de passe",
-        body=body,
-        at=at,
-    )
-    db.session.commit()
-
-
-def _valid_token(token: str, at: datetime) -> PasswordResetToken | None:
-    if not token or len(token) > 200:
-        return None
-    row = db.session.scalars(
-        select(PasswordResetToken)
-        .where(PasswordResetToken.token_hash == _token_hash(token))
-        .options(joinedload(PasswordResetToken.user))
-    ).one_or_none()
-    if row is None or row.used_at is not None or row.expires_at <= at or not row.user.active:
-        return None
-    return row
-
-
-def check_reset_token(token: str, at: datetime) -> User | None:
-    """The account a reset link is for, while the link is unused and not expired."""
-    row = _valid_token(token, at)
-    return row.user if row is not None else None
-
-
-def reset_password(token: str, new_password: str, *, at: datetime) -> User:
-    """Use a reset link: new password, every session and every other link of the account
-    ended, past login failures for the address forgotten."""
-    row = _valid_token(token, at)
-    if row is None:
-        raise AccountError(RESET_INVALID)
-    user = row.user
-    _check_password(new_password)
-    db.session.execute(
-        update(PasswordResetToken)
-        .where(PasswordResetToken.user_id == user.id, PasswordResetToken.used_at.is_(None))
-        .values(used_at=at)
-    )
-    db.session.execute(delete(LoginFailure).where(LoginFailure.key == f"email:{user.email}"))
-    set_password(user, new_password, at)
     return user

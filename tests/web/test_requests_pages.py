@@ -5,8 +5,8 @@ from __future__ import annotations
 import random
 import re
 import uuid
-from types import SimpleNamespace
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 
 import pytest
 from sqlalchemy import select
@@ -85,7 +85,7 @@ def send(client, expect=None, **fields):
         "csrf_token": csrf(page.text),
         "body": re.search(r'name="body"[^>]*value="(\d+)"', page.text).group(1),
         "resident_name": f"Jeanne Usager {uuid.uuid4().hex[:4]}",
-        "phone": f"06 {random.randint(10, 99)} {random.randint(10, 99)} {random.randint(10, 99)} {random.randint(10, 99)}",
+        "phone": "06" + "".join(str(random.randint(0, 9)) for _ in range(8)),
         "email": "",
         "channel": "phone",
         "time_slots": ["morning"],

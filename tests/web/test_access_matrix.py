@@ -1,0 +1,399 @@
+"""Who may open what: every role x every route of the application, with the status it gets.
+
+The routes come from ``app.url_map``: a route added without a row in ``CASES`` fails
+``test_every_route_is_classified``. One request is sent by the Bruyères desk to the CAF
+(through the service) so that the routes with an id have a real one to open. Then, for
+each (role, route) pair, its own test: the status, where a redirect goes, and that a page
+served to someone who does not handle the request never shows the resident's details.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from types import SimpleNamespace
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from sqlalchemy import func, select
+
+from proxiservices.domain.hours import PARIS
+from proxiservices.domain.residents import format_phone
+from proxiservices.extensions import db
+from proxiservices.models import AppointmentRequest, RequestEvent, User
+from proxiservices.services import requests as service
+from proxiservices.services.directory import get_body
+from proxiservices.services.needs import get_need
+from tests.plugins.accounts import csrf_token, login, make_user
+from tests.web.html import main_content, text_of
+
+ANONYMOUS = "anonymous"
+DESK = "receptionist"  # agent d'accueil of the mairie of Bruyères, which sent the request
+OTHER_DESK = "receptionist_other_desk"  # agent d'accueil of the mairie of Épinal
+CAF = "partner_caf"  # the body the request was sent to
+CPAM = "partner_cpam"  # another partner body
+ELECTED = "elected"
+ADMIN = "admin"
+ROLES = (ANONYMOUS, DESK, OTHER_DESK, CAF, CPAM, ELECTED, ADMIN)
+LOGGED_IN = ROLES[1:]
+
+ACCOUNTS = {
+    DESK: ("receptionist", {"commune_insee": "88078"}),
+    OTHER_DESK: ("receptionist", {"commune_insee": "88160"}),
+    CAF: ("partner", {"body_slug": "caf-vosges"}),
+    CPAM: ("partner", {"body_slug": "cpam-vosges"}),
+    ELECTED: ("elected", {"territory_code": "88078"}),
+    ADMIN: ("admin", {}),
+}
+# Those who handle the request and so may see who the resident is.
+HANDLERS = frozenset({DESK, CAF, ADMIN})
+
+RESIDENT = service.ResidentContact(
+    name="Jeanne Matricielle",
+    phone="0687654321",
+    email="jeanne.matricielle@example.net",
+    channel="phone",
+    time_slots=["morning"],
+    message="Dossier d'aide au logement bloqué depuis deux mois.",
+)
+NEW_URL = "/demandes/nouvelle?need=aide-logement&commune=88078"
+LOGIN_PATH = "/connexion"
+# Where a logged-in visitor of the login page is sent: the orientation for the desks.
+LANDING = {role: "/" if role in (DESK, OTHER_DESK) else "/compte" for role in LOGGED_IN}
+
+
+# --- the policy -------------------------------------------------------------------------
+
+
+def everyone(status: int) -> dict[str, int]:
+    return dict.fromkeys(ROLES, status)
+
+
+def logged_in(status: int) -> dict[str, int]:
+    return {ANONYMOUS: 302, **dict.fromkeys(LOGGED_IN, status)}
+
+
+def desk_side(own: int, other_desk: int, admin: int) -> dict[str, int]:
+    """The desk's pages (/demandes...): partners and elected members are refused."""
+    return {
+        ANONYMOUS: 302,
+        DESK: own,
+        OTHER_DESK: other_desk,
+        CAF: 403,
+        CPAM: 403,
+        ELECTED: 403,
+        ADMIN: admin,
+    }
+
+
+def partner_side(own: int, other_body: int, admin: int) -> dict[str, int]:
+    """The partner's inbox (/partenaire/...): desks and elected members are refused."""
+    return {
+        ANONYMOUS: 302,
+        DESK: 403,
+        OTHER_DESK: 403,
+        CAF: own,
+        CPAM: other_body,
+        ELECTED: 403,
+        ADMIN: admin,
+    }
+
+
+@dataclass(frozen=True)
+class Case:
+    endpoint: str
+    url: str  # "{id}": the CAF request; "{missing}": an id that no request has
+    expected: Mapping[str, int]
+    method: str = "GET"
+    label: str = ""  # tells apart the cases of one endpoint in the test ids
+    data: Mapping[str, str] = field(default_factory=dict)
+    goes_to: Mapping[str, str] = field(default_factory=dict)  # role -> redirect path
+    fresh_client: bool = False  # the call ends the account's sessions: a client of its own
+
+    @property
+    def name(self) -> str:
+        return f"{self.endpoint}({self.label})" if self.label else self.endpoint
+
+
+PUBLIC = everyone(200)
+CASES = [
+    # Orientation, directory, search and API: for everyone, logged in or not.
+    Case("orientation.home", "/", PUBLIC),
+    Case("orientation.choose_commune", "/commune?q=Bruy%C3%A8res", PUBLIC),
+    Case("orientation.themes", "/themes?commune=88078", PUBLIC),
+    Case("orientation.theme", "/themes/papiers-citoyennete?commune=88078", PUBLIC),
+    Case("orientation.question", "/questions/identite?commune=88078", PUBLIC),
+    Case("orientation.result", "/orientation?need=aide-logement&commune=88078", PUBLIC),
+    Case("orientation.fiche", "/orientation/fiche?need=aide-logement&commune=88078", PUBLIC),
+    Case("orientation.search", "/recherche?q=aide+au+logement&commune=88078", PUBLIC),
+    Case("directory.body", "/organismes/caf-vosges", PUBLIC),
+    Case("directory.site", "/lieux/mairie-88078", PUBLIC),
+    Case("directory.commune_sites", "/communes/88078", PUBLIC),
+    Case("directory.sources", "/sources", PUBLIC),
+    Case("api.communes", "/api/v1/communes?q=Bruy", PUBLIC),
+    Case("api.needs", "/api/v1/needs?q=aide+au+logement", PUBLIC),
+    Case("api.need", "/api/v1/needs/aide-logement", PUBLIC),
+    Case("api.orientation", "/api/v1/orientation?need=aide-logement&commune=88078", PUBLIC),
+    # Accounts. A logged-in visitor of the login page is sent on to its landing page.
+    Case("accounts.login", LOGIN_PATH, {ANONYMOUS: 200, **dict.fromkeys(LOGGED_IN, 302)},
+         goes_to=LANDING),
+    Case("accounts.login", LOGIN_PATH, everyone(422), method="POST", label="POST"),
+    Case("accounts.logout", "/deconnexion", everyone(302), method="POST",
+         goes_to=dict.fromkeys(ROLES, LOGIN_PATH), fresh_client=True),
+    Case("accounts.forgot_password", "/mot-de-passe-oublie", PUBLIC),
+    Case("accounts.forgot_password", "/mot-de-passe-oublie", everyone(422), method="POST",
+         label="POST"),
+    Case("accounts.reset", "/mot-de-passe/lien-invente-0123456789", everyone(404)),
+    Case("accounts.reset", "/mot-de-passe/lien-invente-0123456789", everyone(404),
+         method="POST", label="POST"),
+    Case("accounts.account", "/compte", logged_in(200)),
+    Case("accounts.account_password", "/compte/mot-de-passe", logged_in(422), method="POST"),
+    # The partners' who's who: staff who deal with partners, not elected members.
+    Case("staff.directory", "/partenaires", {**logged_in(200), ELECTED: 403}),
+    # The desk's requests. An administrator has no desk, so it cannot send one itself.
+    Case("requests.desk", "/demandes", desk_side(200, 200, 200)),
+    Case("requests.new", NEW_URL, desk_side(200, 200, 403)),
+    Case("requests.new", NEW_URL, desk_side(422, 422, 403), method="POST", label="POST"),
+    Case("requests.detail", "/demandes/{id}", desk_side(200, 404, 200)),
+    Case("requests.detail", "/demandes/{missing}", desk_side(404, 404, 404),
+         label="unknown-id"),
+    Case("requests.confirmation", "/demandes/{id}/confirmation", desk_side(200, 404, 200)),
+    Case("requests.confirmation", "/demandes/{missing}/confirmation",
+         desk_side(404, 404, 404), label="unknown-id"),
+    Case("requests.cancel", "/demandes/{id}/annuler", desk_side(422, 404, 422),
+         method="POST"),
+    Case("requests.cancel", "/demandes/{missing}/annuler", desk_side(404, 404, 404),
+         method="POST", label="unknown-id"),
+    # The partner's inbox.
+    Case("inbox.inbox", "/partenaire/demandes", partner_side(200, 200, 200)),
+    Case("inbox.detail", "/partenaire/demandes/{id}", partner_side(200, 404, 200)),
+    Case("inbox.detail", "/partenaire/demandes/{missing}", partner_side(404, 404, 404),
+         label="unknown-id"),
+    # Refusing without the required reason: the form comes back, nothing changes.
+    Case("inbox.act", "/partenaire/demandes/{id}/refuse", partner_side(422, 404, 422),
+         method="POST"),
+    Case("inbox.act", "/partenaire/demandes/{missing}/take", partner_side(404, 404, 404),
+         method="POST", label="unknown-id"),
+    Case("inbox.act", "/partenaire/demandes/{id}/supprimer", partner_side(404, 404, 404),
+         method="POST", label="unknown-action"),
+]  # fmt: skip
+
+MATRIX = [pytest.param(role, case, id=f"{role}-{case.name}") for case in CASES for role in ROLES]
+
+
+# --- the people and the request ----------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def world(workspace):
+    """One account per role (made once: scrypt is slow on purpose), one logged-in client
+    each, and the request the Bruyères desk sent to the CAF."""
+    app = workspace
+    users = {role: make_user(app, kind, **extra) for role, (kind, extra) in ACCOUNTS.items()}
+    with app.app_context():
+        desk = db.session.get(User, users[DESK].id)
+        sent = service.submit_request(
+            actor=desk,
+            need=get_need("aide-logement"),
+            commune=desk.site.commune,
+            body=get_body("caf-vosges"),
+            contact=RESIDENT,
+            at=datetime.now(PARIS),
+        )
+        request_id = sent.id
+        db.session.remove()
+
+    def new_client(role: str, own_account: bool = False):
+        """A logged-in client; with its own account of the role when the call ends every
+        session of the account (logging out does)."""
+        client = app.test_client()
+        if role != ANONYMOUS:
+            email = users[role].email
+            if own_account:
+                kind, extra = ACCOUNTS[role]
+                email = make_user(app, kind, **extra).email
+            response = login(client, email)
+            assert response.status_code == 302, f"{role} could not log in"
+        return client
+
+    clients = {role: new_client(role) for role in ROLES}
+    return SimpleNamespace(
+        app=app,
+        users=users,
+        request_id=request_id,
+        clients=clients,
+        tokens={role: csrf_token(client, "/") for role, client in clients.items()},
+        new_client=new_client,
+    )
+
+
+def request_state(app, request_id: int) -> tuple[str, int]:
+    with app.app_context():
+        status = db.session.get(AppointmentRequest, request_id).status
+        events = db.session.scalar(
+            select(func.count(RequestEvent.id)).where(RequestEvent.request_id == request_id)
+        )
+        db.session.remove()
+    return status, events
+
+
+def resident_traces(html: str) -> list[str]:
+    """The resident's details found in a page, in any of the forms they could be shown."""
+    text = text_of(html)
+    details = [
+        RESIDENT.name,
+        RESIDENT.phone,
+        format_phone(RESIDENT.phone),
+        RESIDENT.email,
+        RESIDENT.message,
+    ]
+    return [d for d in details if d in html or d in text]
+
+
+def check_redirect(response, role: str, case: Case, url: str) -> None:
+    location = urlsplit(response.headers["Location"])
+    assert location.scheme in ("", "http") and location.netloc in ("", "localhost"), (
+        f"redirect off the site: {response.headers['Location']}"
+    )
+    if role in case.goes_to:
+        assert location.path == case.goes_to[role], response.headers["Location"]
+        return
+    assert role == ANONYMOUS, f"{role} redirected to {response.headers['Location']}"
+    # Anonymous visitors are sent to the login page, which brings them back afterwards to
+    # the page they asked for (a posted form has none: coming back by GET would be a 405).
+    assert location.path == LOGIN_PATH, response.headers["Location"]
+    if case.method == "POST":
+        assert "next" not in parse_qs(location.query), response.headers["Location"]
+        return
+    (next_url,) = parse_qs(location.query)["next"]
+    assert next_url == url, f"next={next_url!r}, expected the page asked for: {url!r}"
+    assert next_url.startswith("/") and not next_url.startswith("//")
+
+
+# --- the tests ---------------------------------------------------------------------------
+
+
+def test_every_route_is_classified(workspace):
+    """Each (endpoint, method) of the url_map has its row in CASES, and no row is stale."""
+    routes = {
+        (rule.endpoint, method)
+        for rule in workspace.url_map.iter_rules()
+        if rule.endpoint != "static"
+        for method in rule.methods & {"GET", "POST"}
+    }
+    covered = {(case.endpoint, case.method) for case in CASES}
+    missing = sorted(routes - covered)
+    stale = sorted(covered - routes)
+    assert not missing, (
+        "routes without a row in the access matrix (add a Case with the expected status "
+        f"for each role): {', '.join(f'{e} {m}' for e, m in missing)}"
+    )
+    assert not stale, f"rows for routes that no longer exist: {stale}"
+    for case in CASES:
+        assert set(case.expected) == set(ROLES), f"{case.name}: a role has no expected status"
+
+
+@pytest.mark.parametrize(("role", "case"), MATRIX)
+def test_access(world, role, case):
+    url = case.url.format(id=world.request_id, missing=world.request_id + 100_000)
+    expected = case.expected[role]
+    if case.fresh_client:
+        client = world.new_client(role, own_account=True)
+        token = csrf_token(client, "/")
+    else:
+        client, token = world.clients[role], world.tokens[role]
+    if case.method == "GET":
+        response = client.get(url)
+    else:
+        before = request_state(world.app, world.request_id)
+        response = client.post(url, data={**case.data, "csrf_token": token})
+        # No POST of the matrix is a complete, allowed action: the request stays as it was.
+        assert request_state(world.app, world.request_id) == before
+    body = response.get_data(as_text=True)
+    assert response.status_code == expected, (
+        f"{role} {case.method} {url}: {response.status_code}, expected {expected}\n"
+        f"{text_of(body)[:600]}"
+    )
+    if response.status_code in (301, 302, 303, 307, 308):
+        check_redirect(response, role, case, url)
+    if role not in HANDLERS:
+        assert not resident_traces(body), f"{role} sees the resident on {url}"
+
+
+def test_pages_of_the_handlers_do_show_the_resident(world):
+    """The privacy check above would prove nothing if the details were never shown."""
+    rid = world.request_id
+    desk_page = world.clients[DESK].get(f"/demandes/{rid}").get_data(as_text=True)
+    assert RESIDENT.name in text_of(main_content(desk_page))
+    partner_page = world.clients[CAF].get(f"/partenaire/demandes/{rid}").get_data(as_text=True)
+    partner_text = text_of(main_content(partner_page))
+    assert RESIDENT.name in partner_text
+    assert format_phone(RESIDENT.phone) in partner_text
+
+
+@pytest.mark.parametrize(
+    ("role", "path"),
+    [
+        (CPAM, "/partenaire/demandes/{}"),
+        (OTHER_DESK, "/demandes/{}"),
+        (OTHER_DESK, "/demandes/{}/confirmation"),
+    ],
+    ids=["partner_cpam-inbox.detail", "other_desk-requests.detail", "other_desk-confirmation"],
+)
+def test_another_bodys_request_looks_like_one_that_does_not_exist(world, role, path):
+    """Guessing ids tells nothing: a request of someone else is answered exactly like an
+    id that no request has, and no id of the range is readable."""
+    client = world.clients[role]
+    theirs = client.get(path.format(world.request_id))
+    nobody = client.get(path.format(world.request_id + 100_000))
+    assert theirs.status_code == nobody.status_code == 404
+    assert main_content(theirs.get_data(as_text=True)) == main_content(
+        nobody.get_data(as_text=True)
+    )
+    for guess in range(1, world.request_id + 5):
+        assert client.get(path.format(guess)).status_code == 404, f"id {guess} readable"
+
+
+@pytest.mark.parametrize(
+    ("role", "path", "data", "expected"),
+    [
+        (CPAM, "/partenaire/demandes/{}/take", {}, 404),
+        (CPAM, "/partenaire/demandes/{}/close", {}, 404),
+        (CPAM, "/partenaire/demandes/{}/refuse", {"refuse-comment": "Pas chez nous"}, 404),
+        (
+            CPAM,
+            "/partenaire/demandes/{}/schedule",
+            {
+                "schedule-day": "2099-01-05",
+                "schedule-time": "10:00",
+                "schedule-mode": "phone",
+            },
+            404,
+        ),
+        (OTHER_DESK, "/demandes/{}/annuler", {"comment": "L'usager est venu"}, 404),
+        (DESK, "/partenaire/demandes/{}/take", {}, 403),
+        (ELECTED, "/partenaire/demandes/{}/take", {}, 403),
+        (ELECTED, "/demandes/{}/annuler", {"comment": "Par curiosité"}, 403),
+        (CAF, "/demandes/{}/annuler", {"comment": "Ce n'est pas à nous"}, 403),
+    ],
+    ids=[
+        "partner_cpam-take",
+        "partner_cpam-close",
+        "partner_cpam-refuse",
+        "partner_cpam-schedule",
+        "other_desk-cancel",
+        "receptionist-take",
+        "elected-take",
+        "elected-cancel",
+        "partner_caf-cancel",
+    ],
+)
+def test_acting_on_someone_elses_request_changes_nothing(world, role, path, data, expected):
+    """Valid forms, with a valid token, that would go through for the right actor."""
+    before = request_state(world.app, world.request_id)
+    response = world.clients[role].post(
+        path.format(world.request_id), data={**data, "csrf_token": world.tokens[role]}
+    )
+    assert response.status_code == expected
+    assert request_state(world.app, world.request_id) == before
