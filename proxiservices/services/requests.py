@@ -171,7 +171,9 @@ def _with_history(request_id: int) -> AppointmentRequest | None:
         _request_query()
         .where(AppointmentRequest.id == request_id)
         .options(
-            selectinload(AppointmentRequest.events).joinedload(RequestEvent.actor),
+            selectinload(AppointmentRequest.events)
+        .joinedload(RequestEvent.actor)
+        .options(joinedload(User.body), joinedload(User.site)),
             selectinload(AppointmentRequest.redirected_to).joinedload(AppointmentRequest.body),
             joinedload(AppointmentRequest.redirected_from).joinedload(AppointmentRequest.body),
             joinedload(AppointmentRequest.consent_by),

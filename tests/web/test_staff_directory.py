@@ -7,12 +7,13 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from proxiservices.domain.hours import PARIS
 from proxiservices.extensions import db
 from proxiservices.models import Body, Referent
 from proxiservices.services.demo import seed_demo
+from tests.queries import count_queries
 from tests.web.html import main_content, normalise, text_of, without_title
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -83,22 +84,6 @@ def test_fragment_is_the_same_markup_as_the_page(app, client_as):
     fragment = client.get("/partenaires", headers=HTMX).get_data(as_text=True)
     assert "<html" not in fragment
     assert normalise(without_title(fragment)) == normalise(main_content(page))
-
-
-def count_queries(app, client, url):
-    statements = []
-
-    def record(conn, cursor, statement, *args):
-        statements.append(statement)
-
-    with app.app_context():
-        engine = db.engine
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        assert client.get(url).status_code == 200
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
-    return len(statements)
 
 
 def test_queries_do_not_grow_with_the_number_of_partners(app, client_as):
