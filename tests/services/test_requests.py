@@ -351,3 +351,19 @@ def test_requests_are_never_saved_half(people):
         )
     db.session.rollback()
     assert db.session.query(AppointmentRequest).count() == count
+
+
+def test_a_request_for_digital_help_goes_to_the_conseiller_numerique(people):
+    advisor = user("partner", body_slug="conseiller-numerique-bruyeres")
+    answer = orient("creer-email", "88078", AT)
+    targets = service.request_targets(answer)
+    assert targets[0].slug == "conseiller-numerique-bruyeres"
+    request = service.submit_request(
+        actor=people["desk"],
+        need=answer.need,
+        commune=answer.commune,
+        body=targets[0],
+        contact=contact(),
+        at=AT,
+    )
+    assert service.get_request_for_partner(advisor, request.id) == request
