@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -164,6 +164,11 @@ class ScheduleForm(FlaskForm):
             Length(max=REASON_MAX, message=f"{REASON_MAX} caractères au plus."),
         ],
     )
+
+    def validate_day(self, field: DateField) -> None:
+        today = datetime.now(PARIS).date()
+        if field.data and not today <= field.data <= today + timedelta(days=366):
+            raise ValidationError("La date doit être comprise entre aujourd'hui et dans un an.")
 
     def validate_place(self, field: StringField) -> None:
         if self.mode.data == "site" and not (field.data or "").strip():

@@ -167,13 +167,15 @@ def _is_desk_of(actor: User, request: AppointmentRequest) -> bool:
 
 
 def _with_history(request_id: int) -> AppointmentRequest | None:
+    if not 0 < request_id < 2**31:  # beyond PostgreSQL's integer: no such request
+        return None
     stmt = (
         _request_query()
         .where(AppointmentRequest.id == request_id)
         .options(
             selectinload(AppointmentRequest.events)
-        .joinedload(RequestEvent.actor)
-        .options(joinedload(User.body), joinedload(User.site)),
+            .joinedload(RequestEvent.actor)
+            .options(joinedload(User.body), joinedload(User.site)),
             selectinload(AppointmentRequest.redirected_to).joinedload(AppointmentRequest.body),
             joinedload(AppointmentRequest.redirected_from).joinedload(AppointmentRequest.body),
             joinedload(AppointmentRequest.consent_by),

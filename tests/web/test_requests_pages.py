@@ -308,3 +308,26 @@ def test_lists_and_details_run_the_same_queries_however_many_rows(workspace, acc
     )
     after = {name: count_queries(workspace, c, url) for name, (c, url) in pages.items()}
     assert after == before
+
+
+def test_absurd_ids_and_dates_get_4xx_not_500(workspace, accounts):
+    desk = as_user(workspace, accounts["desk"])
+    caf = as_user(workspace, accounts["caf"])
+    huge = 10**20
+    assert desk.get(f"/demandes/{huge}").status_code == 404
+    assert caf.get(f"/partenaire/demandes/{huge}").status_code == 404
+    send(desk, expect=303)
+    sent = last_request(workspace)
+    detail = caf.get(f"/partenaire/demandes/{sent.id}").text
+    for day in ("9999-12-31", "0001-01-01", "2026-02-30", "demain"):
+        response = caf.post(
+            f"/partenaire/demandes/{sent.id}/schedule",
+            data={
+                "schedule-csrf_token": csrf(detail),
+                "schedule-day": day,
+                "schedule-time": "10:00",
+                "schedule-mode": "phone",
+            },
+        )
+        assert response.status_code == 422, day
+    assert last_request(workspace).status == "viewed"
