@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask import Flask, jsonify, request
+from flask import Flask, current_app, jsonify, request
 from flask_babel import format_date, format_datetime
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
@@ -59,9 +59,24 @@ def de(name: str) -> str:
     return f"d'{name}" if elided else f"de {name}"
 
 
+def appointment(item) -> str:
+    """ "mardi 8 décembre à 10h30, sur place – CAF, Épinal": one wording for pages and mail."""
+    text = f"{fr_datetime(item.scheduled_at)}, {lifecycle.SCHEDULE_MODES[item.scheduled_mode]}"
+    return f"{text} – {item.scheduled_place}" if item.scheduled_place else text
+
+
+def overdue(item, at: datetime) -> bool:
+    days = lifecycle.parse_reminder_days(current_app.config["REQUEST_REMINDER_DAYS"])
+    return lifecycle.overdue(item.status, item.created_at, at, days)
+
+
 def register_web(app: Flask) -> None:
     app.jinja_env.filters.update(
-        fr_datetime=fr_datetime, fr_date=fr_date, km=km, phone=residents.format_phone
+        fr_datetime=fr_datetime,
+        fr_date=fr_date,
+        km=km,
+        phone=residents.format_phone,
+        appointment=appointment,
     )
     # A global (not a context variable) so that imported macros see it too.
     app.jinja_env.globals.update(
@@ -75,6 +90,7 @@ def register_web(app: Flask) -> None:
         channels=residents.CHANNELS,
         describe_slots=residents.describe_slots,
         age_in_days=lifecycle.age_in_days,
+        overdue=overdue,
     )
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True

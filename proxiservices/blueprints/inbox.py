@@ -61,16 +61,21 @@ def _partner_request(request_id: int):
         abort(404, "Demande introuvable.")
 
 
+def _target_choices(targets) -> list:
+    return choices((b.id, b.name) for b in targets)
+
+
 def _forms(item, failed: str | None = None, failed_form=None) -> dict:
     """One form per action the status allows; the one that failed keeps what was typed."""
     forms = {}
     for action in lifecycle.available_actions(item.status, lifecycle.PARTNER):
-        form = failed_form if action == failed else FORMS[action](formdata=None, prefix=action)
+        if action == failed:
+            forms[action] = failed_form
+            continue
+        form = FORMS[action](formdata=None, prefix=action)
         if action == lifecycle.REDIRECT:
-            form.target.choices = choices(
-                (b.id, b.name) for b in service.list_redirect_targets(item.body)
-            )
-        if action == lifecycle.SCHEDULE and failed != action:
+            form.target.choices = _target_choices(service.list_redirect_targets(item.body))
+        if action == lifecycle.SCHEDULE:
             site = item.body.sites[0] if item.body.sites else None
             form.place.data = f"{site.name}, {site.address or ''}".strip(", ") if site else ""
         forms[action] = form
@@ -105,10 +110,9 @@ def act(request_id: int, action: str):
         abort(404, "Action inconnue.")
     item = _partner_request(request_id)
     form = FORMS[action](prefix=action)
+    targets = service.list_redirect_targets(item.body) if action == lifecycle.REDIRECT else []
     if action == lifecycle.REDIRECT:
-        form.target.choices = choices(
-            (b.id, b.name) for b in service.list_redirect_targets(item.body)
-        )
+        form.target.choices = _target_choices(targets)
     failure = "Le formulaire contient des erreurs : corrigez les champs signalés."
     if form.validate():
         details = service.ActionInput(comment=form.comment.data)
@@ -117,9 +121,7 @@ def act(request_id: int, action: str):
             details.mode = form.mode.data
             details.place = form.place.data
         if action == lifecycle.REDIRECT:
-            details.target_body = next(
-                b for b in service.list_redirect_targets(item.body) if b.id == form.target.data
-            )
+            details.target_body = next(b for b in targets if b.id == form.target.data)
         try:
             service.apply_action(item, action, actor=current_user, at=now(), details=details)
         except lifecycle.TransitionError as error:

@@ -109,14 +109,6 @@ def new():
     if request.method == "GET" and targets:
         form.body.data = targets[0].id
     duplicates = []
-    context = dict(
-        title=f"Demande de mise en relation – {answer.need.title}",
-        answer=answer,
-        need=answer.need,
-        commune=answer.commune,
-        targets=targets,
-        form=form,
-    )
     if request.method == "POST":
         if not targets:
             abort(
@@ -143,10 +135,18 @@ def new():
                 else:
                     flash(f"Demande {sent.reference} envoyée à {body.name}.", "success")
                     return redirect(url_for("requests.detail", request_id=sent.id), code=303)
-        return form_error(
-            render_page("requests/new.html", "requests/_new.html", duplicates=duplicates, **context)
-        )
-    return render_page("requests/new.html", "requests/_new.html", duplicates=duplicates, **context)
+    page = render_page(
+        "requests/new.html",
+        "requests/_new.html",
+        title=f"Demande de mise en relation – {answer.need.title}",
+        answer=answer,
+        need=answer.need,
+        commune=answer.commune,
+        targets=targets,
+        form=form,
+        duplicates=duplicates,
+    )
+    return form_error(page) if request.method == "POST" else page
 
 
 def _desk_request(request_id: int):

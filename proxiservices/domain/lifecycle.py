@@ -130,6 +130,13 @@ def reminder_due(
     return age_in_days(created_at, at) >= reminder_days[reminders_sent]
 
 
+def overdue(
+    status: str, created_at: datetime, at: datetime, reminder_days: tuple[int, ...]
+) -> bool:
+    """Unanswered by the first reminder day: the desk and the partner should notice it."""
+    return status in UNANSWERED and age_in_days(created_at, at) >= reminder_days[0]
+
+
 def expiry_due(created_at: datetime, at: datetime, expiry_days: int) -> bool:
     return at - created_at >= timedelta(days=expiry_days)
 

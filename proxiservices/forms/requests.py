@@ -37,6 +37,10 @@ def choices(pairs) -> list[SelectChoice]:
     return [SelectChoice(value, label) for value, label in pairs]
 
 
+def at_most(length: int) -> Length:
+    return Length(max=length, message=f"{length} caractères au plus.")
+
+
 class CheckboxesField(SelectMultipleField):
     widget = ListWidget(prefix_label=False)
     option_widget = CheckboxInput()
@@ -52,7 +56,7 @@ class RequestForm(FlaskForm):
         "Nom et prénom de l'usager",
         validators=[
             DataRequired("Indiquez le nom de l'usager."),
-            Length(max=120, message="120 caractères au plus."),
+            at_most(120),
         ],
     )
     phone = StringField("Téléphone", validators=[Optional()])
@@ -67,13 +71,13 @@ class RequestForm(FlaskForm):
     )
     availability = StringField(
         "Précisions sur ses disponibilités (facultatif)",
-        validators=[Optional(), Length(max=200, message="200 caractères au plus.")],
+        validators=[Optional(), at_most(200)],
     )
     message = TextAreaField(
         "Message court pour le partenaire (facultatif)",
         validators=[
             Optional(),
-            Length(max=MESSAGE_MAX, message=f"{MESSAGE_MAX} caractères au plus."),
+            at_most(MESSAGE_MAX),
         ],
     )
     consent = BooleanField(
@@ -117,7 +121,7 @@ class CommentForm(FlaskForm):
         "Commentaire (facultatif, visible par l'accueil)",
         validators=[
             Optional(),
-            Length(max=REASON_MAX, message=f"{REASON_MAX} caractères au plus."),
+            at_most(REASON_MAX),
         ],
     )
 
@@ -129,7 +133,7 @@ class ReasonForm(FlaskForm):
         "Motif (obligatoire)",
         validators=[
             DataRequired("Indiquez le motif."),
-            Length(max=REASON_MAX, message=f"{REASON_MAX} caractères au plus."),
+            at_most(REASON_MAX),
         ],
     )
 
@@ -155,13 +159,13 @@ class ScheduleForm(FlaskForm):
     )
     place = StringField(
         "Lieu (adresse, pour un rendez-vous sur place)",
-        validators=[Optional(), Length(max=300, message="300 caractères au plus.")],
+        validators=[Optional(), at_most(300)],
     )
     comment = TextAreaField(
         "Précision pour l'usager et l'accueil (facultatif)",
         validators=[
             Optional(),
-            Length(max=REASON_MAX, message=f"{REASON_MAX} caractères au plus."),
+            at_most(REASON_MAX),
         ],
     )
 

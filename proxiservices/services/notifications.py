@@ -21,19 +21,12 @@ def _link(path: str) -> str:
 def _queue(
     kind: str,
     recipients: list[str],
-    template: str,
     request: AppointmentRequest,
     at: datetime,
     subject: str,
     **context,
 ) -> None:
-    body = render_template(
-        f"mail/{template}.txt",
-        request=request,
-        labels=lifecycle.STATUS_LABELS,
-        modes=lifecycle.SCHEDULE_MODES,
-        **context,
-    )
+    body = render_template(f"mail/{kind}.txt", request=request, **context)
     queue_message(
         kind=kind,
         recipients=recipients,
@@ -48,7 +41,6 @@ def new_request(request: AppointmentRequest, recipients: list[str], at: datetime
     _queue(
         "new_request",
         recipients,
-        "new_request",
         request,
         at,
         f"Nouvelle demande {request.reference} : {request.need.title}",
@@ -60,7 +52,6 @@ def reminder(request: AppointmentRequest, recipients: list[str], at: datetime) -
     _queue(
         "reminder",
         recipients,
-        "reminder",
         request,
         at,
         f"Rappel : demande {request.reference} sans réponse",
@@ -76,13 +67,10 @@ def status_changed(
     at: datetime,
     created: AppointmentRequest | None,
 ) -> None:
-    """The sending desk follows each change (the partner merely opening it aside)."""
-    if event.action == lifecycle.VIEW:
-        return
+    """The sending desk follows each change."""
     _queue(
         "status_changed",
         recipients,
-        "status_changed",
         request,
         at,
         f"Demande {request.reference} : {lifecycle.STATUS_LABELS[request.status]}",
@@ -101,7 +89,6 @@ def resident_told(
     _queue(
         "resident",
         [request.resident_email],
-        "resident",
         request,
         at,
         f"Votre demande auprès de {request.body.name}",

@@ -69,17 +69,21 @@ class ReminderReport:
 # --- who receives what -------------------------------------------------------------------
 
 
+def _active_partners():
+    return (User.role == roles.PARTNER, User.active.is_(True))
+
+
+def _notified_referents():
+    return (Referent.notify.is_(True), Referent.email.is_not(None))
+
+
 def _receiving_body_ids(body_ids: Iterable[int]) -> set[int]:
     """Bodies that someone will read: an active partner account or a notified referent."""
     ids = set(body_ids)
     if not ids:
         return set()
-    partners = select(User.body_id).where(
-        User.body_id.in_(ids), User.role == roles.PARTNER, User.active.is_(True)
-    )
-    referents = select(Referent.body_id).where(
-        Referent.body_id.in_(ids), Referent.notify.is_(True), Referent.email.is_not(None)
-    )
+    partners = select(User.body_id).where(User.body_id.in_(ids), *_active_partners())
+    referents = select(Referent.body_id).where(Referent.body_id.in_(ids), *_notified_referents())
     return set(db.session.scalars(partners.union(referents)))
 
 
@@ -113,18 +117,12 @@ def list_redirect_targets(current: Body) -> list[Body]:
 def partner_addresses(body: Body) -> list[str]:
     """The body's notification addresses: its notified referents, else its partner agents."""
     referents = db.session.scalars(
-        select(Referent.email).where(
-            Referent.body_id == body.id, Referent.notify.is_(True), Referent.email.is_not(None)
-        )
+        select(Referent.email).where(Referent.body_id == body.id, *_notified_referents())
     ).all()
     if referents:
         return list(referents)
     return list(
-        db.session.scalars(
-            select(User.email).where(
-                User.body_id == body.id, User.role == roles.PARTNER, User.active.is_(True)
-            )
-        )
+        db.session.scalars(select(User.email).where(User.body_id == body.id, *_active_partners()))
     )
 
 
@@ -423,7 +421,9 @@ def apply_action(
     request.status = new_status
     request.status_changed_at = at
     event = _record(request, actor, action, from_status, at, comment)
-    notifications.status_changed(request, event, desk_addresses(request), at, created)
+    # The desk follows every change except the partner merely opening the request.
+    if action != lifecycle.VIEW:
+        notifications.status_changed(request, event, desk_addresses(request), at, created)
     if action in lifecycle.RESIDENT_TOLD and request.resident_email:
         notifications.resident_told(request, event, at, created)
     db.session.commit()
