@@ -1,6 +1,6 @@
 """Staff accounts for tests: create one, log a test client in, read a form's CSRF token.
 
-Helpers (``from tests.plugins.accounts import PASSWORD, make_user, login, logout, csrf_token``):
+Helpers (``from tests.plugins.accounts import PASSWORD, make_user, login, logout, csrf_token``...):
 
 ``make_user(app, role="receptionist", *, password=PASSWORD, email=None, name=None, **attachment)``
     Creates an account through ``services.accounts.create_user`` with a new e-mail each call
@@ -22,6 +22,12 @@ Helpers (``from tests.plugins.accounts import PASSWORD, make_user, login, logout
     GETs the login form and POSTs it with its token; the response is not followed
     (302 on success, 422 for wrong credentials, 429 when throttled). Use ``remote_addr``
     for tests that fail on purpose, so the per-address throttle of other tests is untouched.
+
+``csrf_in(html) -> str``
+    The CSRF token of a page already fetched.
+
+``logged_in(app, email, password=PASSWORD) -> FlaskClient``
+    A new test client logged in as an existing account (asserts the login worked).
 
 ``logout(client) -> TestResponse``
     POSTs the logout form.
@@ -81,12 +87,16 @@ def make_user(
         return user
 
 
+def csrf_in(html: str) -> str:
+    """The CSRF token of a page already fetched."""
+    match = _TOKEN.search(html)
+    assert match, "no CSRF token in the page"
+    return match.group(1) or match.group(2)
+
+
 def csrf_token(client, url: str = "/connexion", **request_options) -> str:
     request_options.setdefault("follow_redirects", True)
-    html = client.get(url, **request_options).get_data(as_text=True)
-    match = _TOKEN.search(html)
-    assert match, f"no CSRF token in {url}"
-    return match.group(1) or match.group(2)
+    return csrf_in(client.get(url, **request_options).get_data(as_text=True))
 
 
 def login(
@@ -107,6 +117,14 @@ def login(
     )
 
 
+def logged_in(app: Flask, email: str, password: str = PASSWORD):
+    """A new test client of `app`, logged in as an existing account."""
+    client = app.test_client()
+    response = login(client, email, password)
+    assert response.status_code == 302, response.get_data(as_text=True)
+    return client
+
+
 def logout(client):
     return client.post("/deconnexion", data={"csrf_token": csrf_token(client)})
 
@@ -115,9 +133,6 @@ def logout(client):
 def client_as():
     def make(app: Flask, role: str = "receptionist", **attachment: str):
         user = make_user(app, role, **attachment)
-        client = app.test_client()
-        response = login(client, user.email)
-        assert response.status_code == 302, response.get_data(as_text=True)
-        return client, user
+        return logged_in(app, user.email), user
 
     return make

@@ -6,19 +6,19 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from flask import current_app
 from sqlalchemy import select
 
 from proxiservices.domain import lifecycle
 from proxiservices.extensions import db
 from proxiservices.models import AppointmentRequest, OutboxMessage, User
 from proxiservices.services import requests as service
-from proxiservices.services.accounts import create_user
 from proxiservices.services.directory import get_body
 from proxiservices.services.needs import get_need
 from proxiservices.services.orientation import orient
+from tests.plugins.accounts import make_user
 
 AT = datetime(2026, 12, 1, 9, 30, tzinfo=UTC)
-PASSWORD = "un mot de passe solide"
 
 
 @pytest.fixture
@@ -29,13 +29,7 @@ def app(workspace):
 
 
 def user(role: str, **attachment):
-    return create_user(
-        email=f"{role}-{uuid.uuid4().hex[:8]}@example.org",
-        role=role,
-        password=PASSWORD,
-        at=AT,
-        **attachment,
-    )
+    return make_user(current_app, role, **attachment)
 
 
 def contact(**changes) -> service.ResidentContact:
@@ -78,12 +72,12 @@ def people(app, people_ids):
     return {key: db.session.get(User, uid) for key, uid in people_ids.items()}
 
 
-def submit(people, at=AT, **changes):
+def submit(people, at=AT, actor="desk", body="caf-vosges", need="aide-logement", **changes):
     return service.submit_request(
-        actor=people["desk"],
-        need=get_need("aide-logement"),
+        actor=people[actor],
+        need=get_need(need),
         commune=people["desk"].site.commune,
-        body=get_body("caf-vosges"),
+        body=get_body(body),
         contact=contact(**changes),
         at=at,
     )
@@ -279,26 +273,16 @@ def test_only_the_own_body_and_the_own_desk_see_a_request(people):
 def test_a_partner_or_elected_cannot_send(people):
     for role in ("caf", "elected"):
         with pytest.raises(service.NotAllowed):
-            service.submit_request(
-                actor=people[role],
-                need=get_need("aide-logement"),
-                commune=people["desk"].site.commune,
-                body=get_body("caf-vosges"),
-                contact=contact(),
-                at=AT,
-            )
+            submit(people, actor=role)
 
 
-def test_a_body_nobody_reads_cannot_receive(people):
+def test_a_body_nobody_reads_cannot_receive_and_nothing_is_saved(people):
+    """The request, its history and its e-mail are one transaction."""
+    count = db.session.query(AppointmentRequest).count()
     with pytest.raises(service.RequestError, match="ne reçoit pas encore"):
-        service.submit_request(
-            actor=people["desk"],
-            need=get_need("aide-logement"),
-            commune=people["desk"].site.commune,
-            body=get_body("msa-lorraine"),
-            contact=contact(),
-            at=AT,
-        )
+        submit(people, body="msa-lorraine")
+    db.session.rollback()
+    assert db.session.query(AppointmentRequest).count() == count
 
 
 def test_duplicates_are_found_by_phone_email_or_name_within_seven_days(people):
@@ -337,33 +321,10 @@ def test_reminders_on_day_3_and_10_then_expiry_at_30_days(people):
     assert kinds == ["new_request", "reminder", "reminder", "status_changed"]
 
 
-def test_requests_are_never_saved_half(people):
-    """The request, its history and its e-mail are one transaction."""
-    count = db.session.query(AppointmentRequest).count()
-    with pytest.raises(service.RequestError):
-        service.submit_request(
-            actor=people["desk"],
-            need=get_need("aide-logement"),
-            commune=people["desk"].site.commune,
-            body=get_body("msa-lorraine"),
-            contact=contact(),
-            at=AT,
-        )
-    db.session.rollback()
-    assert db.session.query(AppointmentRequest).count() == count
-
-
 def test_a_request_for_digital_help_goes_to_the_conseiller_numerique(people):
     advisor = user("partner", body_slug="conseiller-numerique-bruyeres")
     answer = orient("creer-email", "88078", AT)
     targets = service.request_targets(answer)
     assert targets[0].slug == "conseiller-numerique-bruyeres"
-    request = service.submit_request(
-        actor=people["desk"],
-        need=answer.need,
-        commune=answer.commune,
-        body=targets[0],
-        contact=contact(),
-        at=AT,
-    )
+    request = submit(people, body=targets[0].slug, need="creer-email")
     assert service.get_request_for_partner(advisor, request.id) == request

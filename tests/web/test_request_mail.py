@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from proxiservices.extensions import db
 from proxiservices.models import AppointmentRequest, OutboxMessage
 from proxiservices.services.outbox import deliver_due
-from tests.plugins.accounts import login, make_user
+from tests.plugins.accounts import csrf_in, logged_in, make_user
 from tests.web.html import text_of
 
 NEW_URL = "/demandes/nouvelle?need=aide-logement&commune=88078"
@@ -34,16 +34,6 @@ def mail(workspace, smtp_server, monkeypatch):
     return smtp_server
 
 
-def logged_in(app, email):
-    client = app.test_client()
-    assert login(client, email).status_code == 302
-    return client
-
-
-def csrf(html: str) -> str:
-    return re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html).group(1)
-
-
 def post(client, url, data):
     """POST and close the response, as a WSGI server does: after-response work runs then."""
     with client.post(url, data=data) as response:
@@ -58,7 +48,7 @@ def send_request(client, page, n: int, email: str = ""):
         client,
         NEW_URL,
         {
-            "csrf_token": csrf(page),
+            "csrf_token": csrf_in(page),
             "body": body_id,
             "resident_name": f"Résident numéro {n}",
             "phone": f"06 00 00 {n // 100:02d} {n % 100:02d}",
@@ -90,7 +80,7 @@ def test_bruyeres_to_caf_scheduled_with_the_mails_arriving(workspace, staff, mai
         caf,
         f"/partenaire/demandes/{request_id}/schedule",
         {
-            "schedule-csrf_token": csrf(detail.text),
+            "schedule-csrf_token": csrf_in(detail.text),
             "schedule-day": day.isoformat(),
             "schedule-time": "14:00",
             "schedule-mode": "site",

@@ -13,77 +13,29 @@ from sqlalchemy import select
 
 from proxiservices.extensions import db
 from proxiservices.models import AppointmentRequest, OutboxMessage
-from proxiservices.services.accounts import create_user
-from tests.plugins.accounts import login
+from tests.plugins.accounts import csrf_in, logged_in, make_user
 from tests.queries import count_queries
 from tests.web.html import main_content, normalise, text_of, without_title
 
-PASSWORD = "un mot de passe solide"
 NEW_URL = "/demandes/nouvelle?need=aide-logement&commune=88078"
 
 
 @pytest.fixture(scope="module")
 def accounts(workspace):
-    with workspace.app_context():
-        made = {
-            "desk": create_user(
-                email="accueil.bruyeres@example.org",
-                role="receptionist",
-                password=PASSWORD,
-                at=datetime.now(UTC),
-                commune_insee="88078",
-                name="Agnès Accueil",
-            ),
-            "other_desk": create_user(
-                email="accueil.epinal@example.org",
-                role="receptionist",
-                password=PASSWORD,
-                at=datetime.now(UTC),
-                commune_insee="88160",
-            ),
-            "caf": create_user(
-                email="agent.caf@example.org",
-                role="partner",
-                password=PASSWORD,
-                at=datetime.now(UTC),
-                body_slug="caf-vosges",
-                name="Camille CAF",
-            ),
-            "cpam": create_user(
-                email="agent.cpam@example.org",
-                role="partner",
-                password=PASSWORD,
-                at=datetime.now(UTC),
-                body_slug="cpam-vosges",
-            ),
-            "elected": create_user(
-                email="elu@example.org",
-                role="elected",
-                password=PASSWORD,
-                at=datetime.now(UTC),
-                territory_code="88078",
-            ),
-        }
-        emails = {key: user.email for key, user in made.items()}
-        db.session.remove()
-    return emails
-
-
-def as_user(app, email):
-    client = app.test_client()
-    login(client, email, PASSWORD)
-    return client
-
-
-def csrf(html: str) -> str:
-    return re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html).group(1)
+    return {
+        "desk": make_user(workspace, "receptionist", commune_insee="88078").email,
+        "other_desk": make_user(workspace, "receptionist", commune_insee="88160").email,
+        "caf": make_user(workspace, "partner", body_slug="caf-vosges").email,
+        "cpam": make_user(workspace, "partner", body_slug="cpam-vosges").email,
+        "elected": make_user(workspace, "elected", territory_code="88078").email,
+    }
 
 
 def send(client, expect=None, **fields):
     page = client.get(NEW_URL)
     assert page.status_code == 200
     data = {
-        "csrf_token": csrf(page.text),
+        "csrf_token": csrf_in(page.text),
         "body": re.search(r'name="body"[^>]*value="(\d+)"', page.text).group(1),
         "resident_name": f"Jeanne Usager {uuid.uuid4().hex[:4]}",
         "phone": "06" + "".join(str(random.randint(0, 9)) for _ in range(8)),
@@ -124,13 +76,13 @@ def test_the_result_page_offers_the_request_to_a_logged_in_desk(workspace, accou
     anonymous = workspace.test_client().get("/orientation?need=aide-logement&commune=88078")
     assert "se connecter" in anonymous.text
     assert "/demandes/nouvelle" not in anonymous.text
-    desk = as_user(workspace, accounts["desk"])
+    desk = logged_in(workspace, accounts["desk"])
     page = desk.get("/orientation?need=aide-logement&commune=88078")
     assert "/demandes/nouvelle?need=aide-logement&amp;commune=88078" in page.text
 
 
 def test_the_form_proposes_the_caf_first(workspace, accounts):
-    page = as_user(workspace, accounts["desk"]).get(NEW_URL)
+    page = logged_in(workspace, accounts["desk"]).get(NEW_URL)
     assert page.status_code == 200
     first = re.search(r'name="body"[^>]*value="\d+"[^>]*>\s*<label[^>]*>([^<]+)<', page.text)
     assert first.group(1) == "CAF des Vosges"
@@ -138,7 +90,7 @@ def test_the_form_proposes_the_caf_first(workspace, accounts):
 
 
 def test_errors_are_french_next_to_the_fields_and_nothing_typed_is_lost(workspace, accounts):
-    desk = as_user(workspace, accounts["desk"])
+    desk = logged_in(workspace, accounts["desk"])
     before = count_requests(workspace)
     response = send(desk, phone="12", email="pas-une-adresse", consent="", message="Mon texte")
     assert response.status_code == 422
@@ -152,20 +104,20 @@ def test_errors_are_french_next_to_the_fields_and_nothing_typed_is_lost(workspac
 
 
 def test_at_least_one_way_to_reach_the_resident(workspace, accounts):
-    response = send(as_user(workspace, accounts["desk"]), phone="", email="")
+    response = send(logged_in(workspace, accounts["desk"]), phone="", email="")
     assert response.status_code == 422
     assert "au moins un moyen de joindre" in text_of(response.text)
 
 
 def test_bruyeres_to_caf_scheduled_and_seen_by_the_desk(workspace, accounts):
-    desk = as_user(workspace, accounts["desk"])
+    desk = logged_in(workspace, accounts["desk"])
     response = send(desk, email="jeanne@example.org")
     assert response.status_code == 303
     sent = last_request(workspace)
     assert response.headers["Location"].endswith(f"/demandes/{sent.id}")
     assert sent.body_slug == "caf-vosges" and sent.commune_insee == "88078"
 
-    caf = as_user(workspace, accounts["caf"])
+    caf = logged_in(workspace, accounts["caf"])
     inbox = caf.get("/partenaire/demandes")
     assert sent.reference in inbox.text
     detail = caf.get(f"/partenaire/demandes/{sent.id}")
@@ -174,7 +126,7 @@ def test_bruyeres_to_caf_scheduled_and_seen_by_the_desk(workspace, accounts):
     scheduled = caf.post(
         f"/partenaire/demandes/{sent.id}/schedule",
         data={
-            "schedule-csrf_token": csrf(detail.text),
+            "schedule-csrf_token": csrf_in(detail.text),
             "schedule-day": day.isoformat(),
             "schedule-time": "10:30",
             "schedule-mode": "site",
@@ -198,7 +150,7 @@ def test_bruyeres_to_caf_scheduled_and_seen_by_the_desk(workspace, accounts):
 
 
 def test_htmx_gets_fragments_and_the_same_markup(workspace, accounts):
-    desk = as_user(workspace, accounts["desk"])
+    desk = logged_in(workspace, accounts["desk"])
     full = desk.get("/demandes")
     fragment = desk.get("/demandes", headers={"HX-Request": "true"})
     assert "<html" in full.text and "<html" not in fragment.text
@@ -206,57 +158,57 @@ def test_htmx_gets_fragments_and_the_same_markup(workspace, accounts):
 
 
 def test_a_refusal_needs_its_reason_and_keeps_the_page(workspace, accounts):
-    send(as_user(workspace, accounts["desk"]), expect=303)
+    send(logged_in(workspace, accounts["desk"]), expect=303)
     sent = last_request(workspace)
-    caf = as_user(workspace, accounts["caf"])
+    caf = logged_in(workspace, accounts["caf"])
     detail = caf.get(f"/partenaire/demandes/{sent.id}")
     empty = caf.post(
         f"/partenaire/demandes/{sent.id}/refuse",
-        data={"refuse-csrf_token": csrf(detail.text), "refuse-comment": ""},
+        data={"refuse-csrf_token": csrf_in(detail.text), "refuse-comment": ""},
     )
     assert empty.status_code == 422 and "Indiquez le motif" in text_of(empty.text)
     done = caf.post(
         f"/partenaire/demandes/{sent.id}/refuse",
-        data={"refuse-csrf_token": csrf(detail.text), "refuse-comment": "Dossier MSA"},
+        data={"refuse-csrf_token": csrf_in(detail.text), "refuse-comment": "Dossier MSA"},
     )
     assert done.status_code == 303
     again = caf.post(
         f"/partenaire/demandes/{sent.id}/take",
-        data={"take-csrf_token": csrf(detail.text)},
+        data={"take-csrf_token": csrf_in(detail.text)},
     )
     assert again.status_code == 409 and "Action impossible" in text_of(again.text)
     assert "Dossier MSA" in text_of(
-        as_user(workspace, accounts["desk"]).get(f"/demandes/{sent.id}").text
+        logged_in(workspace, accounts["desk"]).get(f"/demandes/{sent.id}").text
     )
 
 
 def test_another_body_or_desk_gets_404_by_guessing_ids(workspace, accounts):
-    send(as_user(workspace, accounts["desk"]), expect=303)
+    send(logged_in(workspace, accounts["desk"]), expect=303)
     sent = last_request(workspace)
-    cpam = as_user(workspace, accounts["cpam"])
+    cpam = logged_in(workspace, accounts["cpam"])
     assert cpam.get(f"/partenaire/demandes/{sent.id}").status_code == 404
     page = cpam.get("/partenaire/demandes")
     assert sent.reference not in page.text
-    token = csrf(page.text)
+    token = csrf_in(page.text)
     for action in ("take", "refuse", "close"):
         response = cpam.post(
             f"/partenaire/demandes/{sent.id}/{action}",
             data={f"{action}-csrf_token": token, f"{action}-comment": "x"},
         )
         assert response.status_code == 404
-    other_desk = as_user(workspace, accounts["other_desk"])
+    other_desk = logged_in(workspace, accounts["other_desk"])
     assert other_desk.get(f"/demandes/{sent.id}").status_code == 404
     assert last_request(workspace).status == "submitted"
 
 
 def test_the_desk_cancels_with_a_reason_and_prints_a_confirmation(workspace, accounts):
-    desk = as_user(workspace, accounts["desk"])
+    desk = logged_in(workspace, accounts["desk"])
     send(desk, expect=303)
     sent = last_request(workspace)
     page = desk.get(f"/demandes/{sent.id}")
     response = desk.post(
         f"/demandes/{sent.id}/annuler",
-        data={"csrf_token": csrf(page.text), "comment": "L'usager a trouvé la réponse"},
+        data={"csrf_token": csrf_in(page.text), "comment": "L'usager a trouvé la réponse"},
     )
     assert response.status_code == 303
     assert last_request(workspace).status == "cancelled"
@@ -266,7 +218,7 @@ def test_the_desk_cancels_with_a_reason_and_prints_a_confirmation(workspace, acc
 
 
 def test_a_likely_duplicate_is_flagged_before_sending(workspace, accounts):
-    desk = as_user(workspace, accounts["desk"])
+    desk = logged_in(workspace, accounts["desk"])
     send(desk, expect=303, resident_name="Paul Doublon", phone="0699000001")
     first = last_request(workspace)
     warned = send(desk, resident_name="Paul Doublon", phone="0699000001")
@@ -280,15 +232,15 @@ def test_a_likely_duplicate_is_flagged_before_sending(workspace, accounts):
 
 
 def test_inbox_filters_by_status_and_age(workspace, accounts):
-    caf = as_user(workspace, accounts["caf"])
+    caf = logged_in(workspace, accounts["caf"])
     assert caf.get("/partenaire/demandes?statut=toutes&age=3").status_code == 200
     assert caf.get("/partenaire/demandes?statut=nimporte").status_code == 400
     assert caf.get("/partenaire/demandes?age=abc").status_code == 400
 
 
 def test_lists_and_details_run_the_same_queries_however_many_rows(workspace, accounts):
-    desk = as_user(workspace, accounts["desk"])
-    caf = as_user(workspace, accounts["caf"])
+    desk = logged_in(workspace, accounts["desk"])
+    caf = logged_in(workspace, accounts["caf"])
     send(desk, expect=303)
     first = last_request(workspace)
     pages = {
@@ -304,15 +256,15 @@ def test_lists_and_details_run_the_same_queries_however_many_rows(workspace, acc
     detail = caf.get(f"/partenaire/demandes/{first.id}").text
     caf.post(
         f"/partenaire/demandes/{first.id}/take",
-        data={"take-csrf_token": csrf(detail), "take-comment": "Je m'en occupe"},
+        data={"take-csrf_token": csrf_in(detail), "take-comment": "Je m'en occupe"},
     )
     after = {name: count_queries(workspace, c, url) for name, (c, url) in pages.items()}
     assert after == before
 
 
 def test_absurd_ids_and_dates_get_4xx_not_500(workspace, accounts):
-    desk = as_user(workspace, accounts["desk"])
-    caf = as_user(workspace, accounts["caf"])
+    desk = logged_in(workspace, accounts["desk"])
+    caf = logged_in(workspace, accounts["caf"])
     huge = 10**20
     assert desk.get(f"/demandes/{huge}").status_code == 404
     assert caf.get(f"/partenaire/demandes/{huge}").status_code == 404
@@ -323,7 +275,7 @@ def test_absurd_ids_and_dates_get_4xx_not_500(workspace, accounts):
         response = caf.post(
             f"/partenaire/demandes/{sent.id}/schedule",
             data={
-                "schedule-csrf_token": csrf(detail),
+                "schedule-csrf_token": csrf_in(detail),
                 "schedule-day": day,
                 "schedule-time": "10:00",
                 "schedule-mode": "phone",
