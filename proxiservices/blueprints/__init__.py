@@ -5,11 +5,13 @@ from flask import Flask
 
 def register_blueprints(app: Flask) -> None:
     from proxiservices.blueprints.accounts import bp as accounts
+    from proxiservices.blueprints.admin import bp as admin
     from proxiservices.blueprints.api import bp as api
     from proxiservices.blueprints.directory import bp as directory
     from proxiservices.blueprints.inbox import bp as inbox
     from proxiservices.blueprints.orientation import bp as orientation
     from proxiservices.blueprints.requests import bp as requests
+    from proxiservices.blueprints.search import bp as search
     from proxiservices.blueprints.staff import bp as staff
 
     app.register_blueprint(orientation)
@@ -19,3 +21,5 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(staff)
     app.register_blueprint(requests)
     app.register_blueprint(inbox)
+    app.register_blueprint(search)
+    app.register_blueprint(admin)

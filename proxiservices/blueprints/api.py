@@ -11,8 +11,9 @@ from proxiservices.blueprints.common import orientation_limits, parse_at
 from proxiservices.extensions import csrf
 from proxiservices.models import Body, Need
 from proxiservices.services.communes import search_communes
-from proxiservices.services.needs import get_need, search_needs
+from proxiservices.services.needs import get_need
 from proxiservices.services.orientation import OrientationError, SiteAnswer, orient
+from proxiservices.services.search import search_needs
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
@@ -107,13 +108,13 @@ def needs():
         query=query,
         results=[
             {
-                "slug": m.need.slug,
-                "title": m.need.title,
-                "theme": m.need.theme.title if m.need.theme else None,
-                "body_kind": m.need.body_kind_code,
-                "score": m.score,
+                "slug": r.slug,
+                "title": r.title,
+                "theme": r.theme,
+                "body_kind": r.body_kind,
+                "score": r.score,
             }
-            for m in search_needs(query, limit=limit)
+            for r in search_needs(query, limit=limit)
         ],
     )
 

@@ -14,7 +14,7 @@ from proxiservices.blueprints.common import (
 from proxiservices.extensions import htmx
 from proxiservices.services import tree
 from proxiservices.services.communes import search_communes
-from proxiservices.services.needs import get_need, search_needs
+from proxiservices.services.needs import get_need
 from proxiservices.services.orientation import (
     OrientationAnswer,
     OrientationError,
@@ -149,17 +149,4 @@ def fiche():
         commune=answer.commune,
         days=days,
         title=f"Fiche – {answer.need.title}",
-    )
-
-
-@bp.get("/recherche")
-def search():
-    query = request.args.get("q", "")[:200]
-    return render_page(
-        "orientation/search.html",
-        "orientation/_search_results.html",
-        commune=commune_from_request(),
-        query=query,
-        results=search_needs(query, limit=20) if query.strip() else [],
-        title=f"Recherche : {query}" if query else "Recherche",
     )

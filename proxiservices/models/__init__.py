@@ -12,6 +12,7 @@ from proxiservices.models.directory import (
 from proxiservices.models.geo import Commune, Territory
 from proxiservices.models.outbox import OutboxAttempt, OutboxMessage
 from proxiservices.models.requests import AppointmentRequest, RequestEvent
+from proxiservices.models.search import CatalogueRevision, UnansweredSearch
 from proxiservices.models.tree import Answer, Need, Question, Theme
 
 __all__ = [
@@ -19,6 +20,7 @@ __all__ = [
     "AppointmentRequest",
     "Body",
     "BodyKind",
+    "CatalogueRevision",
     "Closure",
     "Commune",
     "LoginFailure",
@@ -34,5 +36,6 @@ __all__ = [
     "SiteCoverage",
     "Territory",
     "Theme",
+    "UnansweredSearch",
     "User",
 ]

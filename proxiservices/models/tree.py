@@ -69,6 +69,9 @@ class Need(db.Model):
     theme_id: Mapped[int | None] = mapped_column(ForeignKey("theme.id"), index=True)
     summary: Mapped[str | None] = mapped_column(Text)
     keywords: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # Words that single out this need's situation among its neighbours ("agricole",
+    # "volé", "né à l'étranger"): they weigh most in search.
+    situations: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
     body_kind_code: Mapped[str] = mapped_column(ForeignKey("body_kind.code"), index=True)
     documents: Mapped[list[str]] = mapped_column(JSON, default=list)
     online_url: Mapped[str | None] = mapped_column(String(500))

@@ -74,6 +74,10 @@ def logged_in(status: int) -> dict[str, int]:
     return {ANONYMOUS: 302, **dict.fromkeys(LOGGED_IN, status)}
 
 
+def admin_only() -> dict[str, int]:
+    return {**logged_in(403), ADMIN: 200}
+
+
 def desk_side(own: int, other_desk: int, admin: int) -> dict[str, int]:
     """The desk's pages (/demandes...): partners and elected members are refused."""
     return {
@@ -126,7 +130,10 @@ CASES = [
     Case("orientation.question", "/questions/identite?commune=88078", PUBLIC),
     Case("orientation.result", "/orientation?need=aide-logement&commune=88078", PUBLIC),
     Case("orientation.fiche", "/orientation/fiche?need=aide-logement&commune=88078", PUBLIC),
-    Case("orientation.search", "/recherche?q=aide+au+logement&commune=88078", PUBLIC),
+    Case("search.results", "/recherche?q=aide+au+logement&commune=88078", PUBLIC),
+    Case("search.suggestions", "/recherche/suggestions?q=aide+au+logement", everyone(302),
+         label="without htmx, the results page",
+         goes_to=dict.fromkeys(ROLES, "/recherche")),
     Case("directory.body", "/organismes/caf-vosges", PUBLIC),
     Case("directory.site", "/lieux/mairie-88078", PUBLIC),
     Case("directory.commune_sites", "/communes/88078", PUBLIC),
@@ -151,6 +158,9 @@ CASES = [
     Case("accounts.account_password", "/compte/mot-de-passe", logged_in(422), method="POST"),
     # The partners' who's who: staff who deal with partners, not elected members.
     Case("staff.directory", "/partenaires", {**logged_in(200), ELECTED: 403}),
+    # Administration: search explained and unanswered searches, administrators only.
+    Case("admin.search_debug", "/admin/recherche?q=apl", admin_only()),
+    Case("admin.unanswered", "/admin/recherches-sans-resultat", admin_only()),
     # The desk's requests. An administrator has no desk, so it cannot send one itself.
     Case("requests.desk", "/demandes", desk_side(200, 200, 200)),
     Case("requests.new", NEW_URL, desk_side(200, 200, 403)),

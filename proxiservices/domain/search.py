@@ -1,0 +1,361 @@
+"""Search over needs for what a walk-in says, typed in a hurry at the desk.
+
+Words are folded (case, accents, elisions), desk phrasing and function words dropped,
+then stemmed; a word the needs do not know is matched by the start of a word (typing in
+progress, "alloc") or by a typo of one or two letters. Each query word scores the best way
+it matches a need, weighted by the field it matched (a situation word counts most, the
+summary least) and by how rare the word is among the needs (idf), so the need whose
+*situation* matches ("retraite" + "agricole") outranks the general one. The index is held
+in the process, so SQLite and PostgreSQL rank identically.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from bisect import bisect_left
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+import snowballstemmer
+from rapidfuzz import process
+from rapidfuzz.distance import OSA, Levenshtein
+
+from proxiservices.domain.text import STOP_WORDS as FUNCTION_WORDS
+from proxiservices.domain.text import fold
+
+# What people say at a counter around the words that matter.
+DESK_WORDS = frozenset(
+    """
+    bonjour bonsoir madame monsieur merci svp stp sil plait excusez excuse
+    voudrais voudrait voudrions voulais voulait veux veut voulu vouloir aimerais aimerait
+    souhaite souhaiterais souhaiterait souhaitons cherche cherchais
+    comment faire fais fait faites faut fallait dois doit devons devez devrais
+    peux peut pouvez pouvons pourrais pourriez pourrait besoin quoi quel quelle quels
+    quelles ici la-bas ca cela ceci etre ete avoir avez avons ont sont sommes etes es
+    ils elles eux leurs plus non oui tres aussi encore deja juste bien alors donc car si
+    quand comme tout tous toute toutes autre autres meme sans chez dit dire disent
+    demande demander demandent demandee demandes vais va vont aller allez viens vient venu
+    venir venue rien jamais toujours ans an annee mois jour jours fois chose choses truc
+    trucs machin gens personne quelqu quelque dont puis etait avait avais sera serait
+    aurait aurais cest sais sait savoir connais connait ou quoi renseignement renseignements
+    eu pendant prendre mettre mis donner recevoir recu
+    info infos information informations question questions probleme problemes souci soucis
+    mr mme mlle
+    """.split()
+)
+
+STOP = FUNCTION_WORDS | DESK_WORDS
+
+_AGE = re.compile(r"\b(moins de |de )?(\d{1,3}) ans\b")
+YOUNG = "jeune"  # what an age under 26 means to the bodies (Mission locale, CAF...)
+
+TITLE, KEYWORD, SITUATION, BODY, THEME, SUMMARY = (
+    "titre",
+    "vocabulaire",
+    "situation",
+    "organisme",
+    "thème",
+    "résumé",
+)
+FIELD_WEIGHTS = {
+    SITUATION: 1.6,
+    TITLE: 1.0,
+    KEYWORD: 1.0,
+    BODY: 0.6,
+    THEME: 0.35,
+    SUMMARY: 0.2,
+}
+
+EXACT, PREFIX, TYPO = "mot exact", "début de mot", "faute de frappe"
+PREFIX_QUALITY = 0.8
+TYPO_QUALITY = {1: 0.7, 2: 0.5}
+PHRASE_SHARE = 0.5  # of the phrase's own weight, added when the query says it in order
+KEEP_SHARE = 0.2  # results scoring less than this share of the best are noise
+MAX_PREFIX_EXPANSIONS = 24
+MAX_TYPO_CANDIDATES = 6
+TYPO_MIN_LENGTH = 5  # "pars" is not a typo of "pays"
+TYPO_TWO_LENGTH = 8  # from this length two letters may be wrong
+MAX_QUERY_WORDS = 24
+
+_stemmer = snowballstemmer.stemmer("french")
+
+
+def stem(word: str) -> str:
+    """Snowball French stem of a folded word. Without accents one pass leaves the feminine
+    halfway ("volee" → "vole", "etrangere" → "etranger"), so those get a second pass;
+    never more, or "retraite" would end up as "retrait" does ("retr")."""
+    if len(word) > 5 and word.endswith("ere"):
+        word = word[:-1]
+    stemmed = _stemmer.stemWord(word)
+    if stemmed != word and stemmed.endswith("e") and len(stemmed) > 3:
+        stemmed = _stemmer.stemWord(stemmed)
+    return stemmed if len(stemmed) >= 2 else word
+
+
+@dataclass(frozen=True)
+class Word:
+    """One informative word of a text: as typed (folded) and as stemmed."""
+
+    surface: str
+    stem: str
+    position: int
+    partial: bool = False
+
+
+def analyse(text: str, *, partial_last: bool = False, ages: bool = False) -> list[Word]:
+    """The informative words of a text, in order. `partial_last` marks the last word as
+    still being typed; `ages` turns "j'ai 22 ans" into the word "jeune"."""
+    folded = fold(text)
+    extra: list[str] = []
+    if ages:
+        for match in _AGE.finditer(folded):
+            age = int(match.group(2))
+            below = match.group(1) == "moins de "
+            if 14 <= age <= 25 or (below and age <= 26):
+                extra.append(YOUNG)
+    raw = folded.split()[: MAX_QUERY_WORDS * 3]
+    words: list[Word] = []
+    for index, surface in enumerate(raw):
+        if len(surface) < 2 or surface.isdigit() or surface in STOP:
+            continue
+        is_last = index == len(raw) - 1
+        words.append(Word(surface, stem(surface), len(words), partial_last and is_last))
+    for surface in extra:
+        if not any(w.surface == surface for w in words):
+            words.append(Word(surface, stem(surface), len(words)))
+    return words[:MAX_QUERY_WORDS]
+
+
+@dataclass(frozen=True)
+class Document:
+    """A need as the index sees it. `tier` 0 = curated need, 1 = catalogue fiche: on equal
+    scores the lower tier comes first."""
+
+    key: str
+    title: str
+    theme: str = ""
+    body: str = ""
+    keywords: tuple[str, ...] = ()
+    situations: tuple[str, ...] = ()
+    summary: str = ""
+    tier: int = 0
+
+    def fields(self) -> Iterable[tuple[str, str]]:
+        yield TITLE, self.title
+        for keyword in self.keywords:
+            yield KEYWORD, keyword
+        for situation in self.situations:
+            yield SITUATION, situation
+        yield BODY, self.body
+        yield THEME, self.theme
+        yield SUMMARY, self.summary
+
+
+@dataclass(frozen=True)
+class WordMatch:
+    """How one query word counted for one need: the explanation shown to administrators."""
+
+    word: str
+    matched: str
+    how: str
+    distance: int
+    field: str
+    idf: float
+    points: float
+
+
+@dataclass
+class Hit:
+    document: Document
+    score: float = 0.0
+    matches: list[WordMatch] = field(default_factory=list)
+    phrase: str | None = None
+    phrase_points: float = 0.0
+
+    @property
+    def key(self) -> str:
+        return self.document.key
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    stem: str
+    quality: float
+    how: str
+    distance: int = 0
+
+
+class SearchIndex:
+    """An inverted index of stems over the needs' fields, with the vocabulary's surface
+    words kept for prefix and typo lookups and for spelling suggestions."""
+
+    def __init__(self, documents: Sequence[Document]):
+        self.documents = list(documents)
+        # stem -> {document index: (field weight, field name)}
+        self.postings: dict[str, dict[int, tuple[float, str]]] = {}
+        self.surface_stems: dict[str, set[str]] = {}
+        # Per document: multi-word vocabulary said in order ("carte grise").
+        self.phrases: list[list[tuple[tuple[str, ...], str, str]]] = []
+        for index, document in enumerate(self.documents):
+            phrases: list[tuple[tuple[str, ...], str, str]] = []
+            for name, text in document.fields():
+                words = analyse(text)
+                weight = FIELD_WEIGHTS[name]
+                for word in words:
+                    self.surface_stems.setdefault(word.surface, set()).add(word.stem)
+                    best = self.postings.setdefault(word.stem, {})
+                    if index not in best or best[index][0] < weight:
+                        best[index] = (weight, name)
+                if name in (TITLE, KEYWORD, SITUATION) and 2 <= len(words) <= 5:
+                    phrases.append((tuple(w.stem for w in words), name, text))
+            self.phrases.append(phrases)
+        count = max(len(self.documents), 1)
+        self.idf = {s: math.log(1 + count / len(docs)) for s, docs in self.postings.items()}
+        self.surfaces = sorted(self.surface_stems)
+        self.stems = sorted(self.postings)
+
+    # -- looking words up --------------------------------------------------------
+
+    def known(self, word: Word) -> bool:
+        return word.stem in self.postings or word.surface in self.surface_stems
+
+    def _prefixed(self, prefix: str) -> list[str]:
+        found: set[str] = set()
+        for ordered, to_stems in ((self.stems, None), (self.surfaces, self.surface_stems)):
+            start = bisect_left(ordered, prefix)
+            for item in ordered[start : start + 200]:
+                if not item.startswith(prefix):
+                    break
+                found.update(to_stems[item] if to_stems else (item,))
+        # The shortest completions are the likeliest ("alloc" → "allocation").
+        return sorted(found, key=lambda s: (len(s), s))[:MAX_PREFIX_EXPANSIONS]
+
+    def candidates(self, word: Word) -> list[_Candidate]:
+        """Vocabulary stems a query word may stand for, best first."""
+        found: dict[str, _Candidate] = {}
+
+        def offer(candidate: _Candidate) -> None:
+            if candidate.stem in self.postings and (
+                candidate.stem not in found or found[candidate.stem].quality < candidate.quality
+            ):
+                found[candidate.stem] = candidate
+
+        for stem_ in {word.stem} | self.surface_stems.get(word.surface, set()):
+            offer(_Candidate(stem_, 1.0, EXACT))
+        exact = bool(found)
+        if (not exact or word.partial) and len(word.surface) >= 3:
+            for stem_ in self._prefixed(word.surface):
+                offer(_Candidate(stem_, PREFIX_QUALITY, PREFIX))
+        if not exact and len(word.surface) >= TYPO_MIN_LENGTH:
+            limit = 1 if len(word.surface) < TYPO_TWO_LENGTH else 2
+            for surface, distance, _ in process.extract(
+                word.surface,
+                self.surfaces,
+                scorer=OSA.distance,
+                score_cutoff=limit,
+                limit=MAX_TYPO_CANDIDATES,
+            ):
+                # Short words differ by one letter from too many others ("manger",
+                # "danger"): below 8 letters the first letter must be right.
+                if distance and limit == 1 and surface[0] != word.surface[0]:
+                    continue
+                for stem_ in self.surface_stems[surface]:
+                    offer(_Candidate(stem_, TYPO_QUALITY[int(distance)], TYPO, int(distance)))
+        return sorted(found.values(), key=lambda c: (-c.quality, c.stem))
+
+    # -- ranking ------------------------------------------------------------------
+
+    def search(self, query: str, limit: int = 10, *, partial_last: bool = False) -> list[Hit]:
+        words = analyse(query, partial_last=partial_last, ages=True)
+        hits: dict[int, Hit] = {}
+        # Per query word and document, only the best way the word matched counts.
+        query_stems: list[set[str]] = []
+        for word in words:
+            best: dict[int, WordMatch] = {}
+            stems_here: set[str] = set()
+            for candidate in self.candidates(word):
+                if candidate.quality >= PREFIX_QUALITY:
+                    stems_here.add(candidate.stem)
+                idf = self.idf[candidate.stem]
+                for index, (weight, name) in self.postings[candidate.stem].items():
+                    points = candidate.quality * weight * idf
+                    if index not in best or best[index].points < points:
+                        best[index] = WordMatch(
+                            word.surface,
+                            candidate.stem,
+                            candidate.how,
+                            candidate.distance,
+                            name,
+                            round(idf, 3),
+                            points,
+                        )
+            query_stems.append(stems_here)
+            for index, match in best.items():
+                hit = hits.setdefault(index, Hit(self.documents[index]))
+                hit.matches.append(match)
+                hit.score += match.points
+        if not hits:
+            return []
+        for hit_index, hit in hits.items():
+            self._add_phrase_bonus(hit_index, hit, query_stems)
+        ranked = sorted(
+            hits.values(), key=lambda h: (-round(h.score, 6), h.document.tier, h.document.title)
+        )
+        floor = ranked[0].score * KEEP_SHARE
+        kept = [h for h in ranked if h.score >= floor][:limit]
+        for hit in kept:
+            hit.score = round(hit.score, 3)
+        return kept
+
+    def _add_phrase_bonus(self, index: int, hit: Hit, query_stems: list[set[str]]) -> None:
+        """Vocabulary of several words said in the same order counts once more, in part:
+        "carte grise" is not "carte" + "grise" anywhere in the need."""
+        for stems, name, text in self.phrases[index]:
+            if len(stems) > len(query_stems):
+                continue
+            for start in range(len(query_stems) - len(stems) + 1):
+                if all(s in query_stems[start + i] for i, s in enumerate(stems)):
+                    points = (
+                        PHRASE_SHARE
+                        * FIELD_WEIGHTS[name]
+                        * sum(self.idf.get(s, 0.0) for s in stems)
+                    )
+                    if points > hit.phrase_points:
+                        hit.phrase, hit.phrase_points = text, points
+                    break
+        hit.score += hit.phrase_points
+
+    # -- no dead ends ---------------------------------------------------------------
+
+    def unknown_words(self, query: str) -> list[str]:
+        """Query words no need knows, even with a typo: what to add to the vocabulary."""
+        return [w.surface for w in analyse(query) if not self.candidates(w)]
+
+    def suggestions(self, query: str, limit: int = 3) -> list[str]:
+        """Close spellings of a query that finds nothing: each unknown word replaced by
+        the nearest words of the vocabulary, kept only when the new query finds needs."""
+        words = analyse(query)
+        unknown = [w for w in words if not self.candidates(w)]
+        if not unknown:
+            return []
+        options: list[list[str]] = []
+        for word in unknown:
+            near = process.extract(
+                word.surface,
+                self.surfaces,
+                scorer=Levenshtein.normalized_similarity,
+                score_cutoff=0.5,
+                limit=limit,
+            )
+            options.append([surface for surface, _, _ in near])
+        proposals: list[str] = []
+        for rank in range(limit):
+            replacement = {
+                w.surface: (choices[rank] if rank < len(choices) else choices[0] if choices else "")
+                for w, choices in zip(unknown, options, strict=True)
+            }
+            text = " ".join(replacement.get(w.surface, w.surface) for w in words).strip()
+            if text and text not in proposals and self.search(text, 1):
+                proposals.append(text)
+        return proposals

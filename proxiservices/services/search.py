@@ -1,0 +1,202 @@
+"""Search over the needs: the in-memory index per database, kept in step with the needs,
+and the record of searches that found nothing."""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections import Counter
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import delete, event, select, update
+from sqlalchemy.orm import Session, joinedload
+
+from proxiservices.domain.search import Document, Hit, SearchIndex, analyse
+from proxiservices.extensions import db
+from proxiservices.models import BodyKind, CatalogueRevision, Need, Theme, UnansweredSearch
+
+UNANSWERED_DAYS = 90
+AGGREGATE_MINIMUM = 5  # a query or word is shown to administrators from this count
+MERGE_MINUTES = 10  # keystrokes of one search typed as you go count as one search
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    slug: str
+    title: str
+    theme: str | None
+    body_kind: str
+    body_label: str
+    score: float
+    hit: Hit
+
+
+@dataclass
+class _Cached:
+    revision: int
+    index: SearchIndex
+    needs: dict[str, tuple[str | None, str, str]]  # slug -> (theme, body kind, its label)
+
+
+_cache: dict[str, _Cached] = {}
+_lock = threading.Lock()
+
+
+# -- keeping the index in step with the needs -----------------------------------------
+
+
+@event.listens_for(Session, "after_flush")
+def _bump_revision_when_needs_change(session: Session, _context) -> None:
+    touched = [
+        o
+        for o in (*session.new, *session.dirty, *session.deleted)
+        if isinstance(o, Need | Theme | BodyKind)
+    ]
+    if any(o in session.new or o in session.deleted or session.is_modified(o) for o in touched):
+        connection = session.connection()
+        bumped = connection.execute(
+            update(CatalogueRevision)
+            .where(CatalogueRevision.id == 1)
+            .values(revision=CatalogueRevision.revision + 1)
+        )
+        if bumped.rowcount == 0:
+            connection.execute(CatalogueRevision.__table__.insert().values(id=1, revision=1))
+
+
+def current_revision() -> int:
+    return (
+        db.session.scalar(select(CatalogueRevision.revision).where(CatalogueRevision.id == 1)) or 0
+    )
+
+
+def _build() -> _Cached:
+    revision = current_revision()
+    stmt = select(Need).options(joinedload(Need.theme), joinedload(Need.body_kind))
+    needs = list(db.session.scalars(stmt.order_by(Need.slug)))
+    documents = [
+        Document(
+            key=n.slug,
+            title=n.title,
+            theme=n.theme.title if n.theme else "",
+            body=f"{n.body_kind.short_label} {n.body_kind.label}",
+            keywords=tuple(n.keywords or ()),
+            situations=tuple(n.situations or ()),
+            summary=n.summary or "",
+        )
+        for n in needs
+    ]
+    info = {
+        n.slug: (n.theme.title if n.theme else None, n.body_kind_code, n.body_kind.short_label)
+        for n in needs
+    }
+    return _Cached(revision, SearchIndex(documents), info)
+
+
+def search_index() -> _Cached:
+    """The index for this database, rebuilt when another process or request changed a need
+    (one small query per search)."""
+    key = str(db.engine.url)
+    revision = current_revision()
+    cached = _cache.get(key)
+    if cached is None or cached.revision != revision:
+        with _lock:
+            cached = _cache.get(key)
+            if cached is None or cached.revision != revision:
+                cached = _cache[key] = _build()
+    return cached
+
+
+def search_needs(query: str, limit: int = 10, *, typing: bool = False) -> list[SearchResult]:
+    """The needs that answer a free-text query, best first. `typing` treats the last word
+    as unfinished (search as you type)."""
+    cached = search_index()
+    results = []
+    for hit in cached.index.search(query, limit, partial_last=typing):
+        theme, kind, label = cached.needs[hit.key]
+        results.append(
+            SearchResult(hit.key, hit.document.title, theme, kind, label, hit.score, hit)
+        )
+    return results
+
+
+def spelling_suggestions(query: str) -> list[str]:
+    return search_index().index.suggestions(query)
+
+
+# -- searches that found nothing ------------------------------------------------------
+
+_EMAIL = re.compile(r"\S+@\S+")
+_PHONE = re.compile(r"(?:\+|00)?\d(?:[\s.\-/]?\d){5,}")
+_DIGITS = re.compile(r"\d+")
+
+
+def strip_personal(query: str) -> str:
+    """What may be kept of a query: no e-mail address, phone number or other digits."""
+    text = _EMAIL.sub(" ", query)
+    text = _PHONE.sub(" ", text)
+    text = _DIGITS.sub(" ", text)
+    return " ".join(text.split())[:200]
+
+
+def record_unanswered(query: str, now: datetime, previous: tuple[int, str] | None = None):
+    """Keep a search that found nothing; `previous` is the last one recorded for the same
+    browser, which this one replaces when it is the same search typed further. Returns
+    (id, folded) to remember for the next keystroke, or None when nothing was kept."""
+    text = strip_personal(query)
+    folded = " ".join(w.surface for w in analyse(text))[:200]
+    if not folded:
+        return None
+    purge_unanswered(now)
+    if previous is not None:
+        row = db.session.get(UnansweredSearch, previous[0])
+        same_search = folded.startswith(previous[1]) or previous[1].startswith(folded)
+        if (
+            row is not None
+            and same_search
+            and now - row.created_at < timedelta(minutes=MERGE_MINUTES)
+        ):
+            row.text, row.folded, row.created_at = text, folded, now
+            db.session.commit()
+            return row.id, folded
+    row = UnansweredSearch(text=text, folded=folded, created_at=now)
+    db.session.add(row)
+    db.session.commit()
+    return row.id, folded
+
+
+def purge_unanswered(now: datetime) -> int:
+    cutoff = now - timedelta(days=UNANSWERED_DAYS)
+    result = db.session.execute(
+        delete(UnansweredSearch).where(UnansweredSearch.created_at < cutoff)
+    )
+    return result.rowcount or 0
+
+
+@dataclass(frozen=True)
+class UnansweredSummary:
+    total: int
+    queries: list[tuple[str, int]]  # folded query, times (only those seen often enough)
+    words: list[tuple[str, int]]  # unknown word, times
+    hidden: int  # searches not shown, each seen fewer than AGGREGATE_MINIMUM times
+
+
+def unanswered_summary(now: datetime | None = None) -> UnansweredSummary:
+    """Aggregates only: a query or word seen fewer than 5 times could identify someone."""
+    now = now or datetime.now(UTC)
+    purge_unanswered(now)
+    db.session.commit()
+    rows = list(db.session.scalars(select(UnansweredSearch.folded)))
+    by_query = Counter(rows)
+    index = search_index().index
+    by_word: Counter[str] = Counter()
+    for folded, times in by_query.items():
+        for word in set(index.unknown_words(folded)):
+            by_word[word] += times
+    shown = [(q, n) for q, n in by_query.most_common() if n >= AGGREGATE_MINIMUM]
+    return UnansweredSummary(
+        total=len(rows),
+        queries=shown,
+        words=[(w, n) for w, n in by_word.most_common() if n >= AGGREGATE_MINIMUM],
+        hidden=len(rows) - sum(n for _, n in shown),
+    )
