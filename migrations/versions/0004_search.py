@@ -18,7 +18,7 @@ def upgrade():
         batch_op.add_column(sa.Column('situations', sa.JSON(), server_default='[]', nullable=False))
     op.create_table('catalogue_revision',
     sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('revision', sa.Integer(), nullable=False),
+    sa.Column('token', sa.String(length=32), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_catalogue_revision'))
     )
     op.create_table('unanswered_search',

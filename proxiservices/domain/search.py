@@ -16,6 +16,7 @@ import re
 from bisect import bisect_left
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import snowballstemmer
 from rapidfuzz import process
@@ -77,10 +78,12 @@ MAX_TYPO_CANDIDATES = 6
 TYPO_MIN_LENGTH = 5  # "pars" is not a typo of "pays"
 TYPO_TWO_LENGTH = 8  # from this length two letters may be wrong
 MAX_QUERY_WORDS = 24
+PHRASE_CANDIDATES = 200
 
 _stemmer = snowballstemmer.stemmer("french")
 
 
+@lru_cache(maxsize=200_000)
 def stem(word: str) -> str:
     """Snowball French stem of a folded word. Without accents one pass leaves the feminine
     halfway ("volee" → "vole", "etrangere" → "etranger"), so those get a second pass;
@@ -297,10 +300,13 @@ class SearchIndex:
                 hit.score += match.points
         if not hits:
             return []
-        for hit_index, hit in hits.items():
+        # Only the front runners can be reordered by a phrase said in order.
+        leaders = sorted(hits.items(), key=lambda item: -item[1].score)[:PHRASE_CANDIDATES]
+        for hit_index, hit in leaders:
             self._add_phrase_bonus(hit_index, hit, query_stems)
         ranked = sorted(
-            hits.values(), key=lambda h: (-round(h.score, 6), h.document.tier, h.document.title)
+            (hit for _, hit in leaders),
+            key=lambda h: (-round(h.score, 6), h.document.tier, h.document.title),
         )
         floor = ranked[0].score * KEEP_SHARE
         kept = [h for h in ranked if h.score >= floor][:limit]

@@ -12,13 +12,14 @@ from proxiservices.models.types import UTCDateTime
 
 
 class CatalogueRevision(db.Model):
-    """One row, bumped whenever a need, theme or body kind changes, so that every worker
-    process knows when to rebuild its in-memory search index."""
+    """One row, given a new random token whenever a need, theme or body kind changes, so
+    that every worker process knows when to rebuild its in-memory search index (a counter
+    would repeat itself after a database is recreated)."""
 
     __tablename__ = "catalogue_revision"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    revision: Mapped[int] = mapped_column(default=0)
+    token: Mapped[str] = mapped_column(String(32))
 
 
 class UnansweredSearch(db.Model):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import threading
+import uuid
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -34,7 +35,7 @@ class SearchResult:
 
 @dataclass
 class _Cached:
-    revision: int
+    revision: str
     index: SearchIndex
     needs: dict[str, tuple[str | None, str, str]]  # slug -> (theme, body kind, its label)
 
@@ -55,19 +56,17 @@ def _bump_revision_when_needs_change(session: Session, _context) -> None:
     ]
     if any(o in session.new or o in session.deleted or session.is_modified(o) for o in touched):
         connection = session.connection()
+        token = uuid.uuid4().hex
         bumped = connection.execute(
-            update(CatalogueRevision)
-            .where(CatalogueRevision.id == 1)
-            .values(revision=CatalogueRevision.revision + 1)
+            update(CatalogueRevision).where(CatalogueRevision.id == 1).values(token=token)
         )
         if bumped.rowcount == 0:
-            connection.execute(CatalogueRevision.__table__.insert().values(id=1, revision=1))
+            connection.execute(CatalogueRevision.__table__.insert().values(id=1, token=token))
 
 
-def current_revision() -> int:
-    return (
-        db.session.scalar(select(CatalogueRevision.revision).where(CatalogueRevision.id == 1)) or 0
-    )
+def current_revision() -> str:
+    stmt = select(CatalogueRevision.token).where(CatalogueRevision.id == 1)
+    return db.session.scalar(stmt) or ""
 
 
 def _build() -> _Cached:
