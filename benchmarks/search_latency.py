@@ -12,17 +12,18 @@ import argparse
 import json
 import random
 import statistics
+import sys
 import time
 import unicodedata
 from pathlib import Path
 
-import sys
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from proxiservices.domain.search import Document, SearchIndex  # noqa: E402
+
 TARGET_P95_MS = 20.0
 
 
@@ -57,7 +58,7 @@ def generated_documents(real: list[Document], count: int, rng: random.Random) ->
                 title=" ".join(rng.sample(titles, 6)) + f" {own}",
                 theme=rng.choice(real).theme,
                 body=rng.choice(real).body,
-                keywords=tuple(rng.sample(keywords, 8)) + (own,),
+                keywords=(*rng.sample(keywords, 8), own),
                 summary=rng.choice(summaries),
                 tier=1,
             )
@@ -77,7 +78,8 @@ def typo(text: str, rng: random.Random) -> str:
     i = rng.choice(long_words)
     word = words[i]
     at = rng.randrange(1, len(word) - 1)
-    words[i] = word[:at] + word[at + 1 :] if rng.random() < 0.5 else word[:at] + word[at] + word[at:]
+    dropped, doubled = word[:at] + word[at + 1 :], word[:at] + word[at] + word[at:]
+    words[i] = dropped if rng.random() < 0.5 else doubled
     return " ".join(words)
 
 
@@ -124,9 +126,7 @@ def main() -> None:
     p95 = timings[int(len(timings) * 0.95) - 1]
     print(f"needs: {len(documents)} ({len(real)} real), vocabulary: {len(index.postings)} stems")
     print(f"index built in {built * 1000:.0f} ms")
-    print(
-        f"{len(timings)} queries: p50 {p50:.2f} ms, p95 {p95:.2f} ms, max {timings[-1]:.2f} ms"
-    )
+    print(f"{len(timings)} queries: p50 {p50:.2f} ms, p95 {p95:.2f} ms, max {timings[-1]:.2f} ms")
     print(f"p95 / target ({TARGET_P95_MS:.0f} ms): {p95 / TARGET_P95_MS:.2f}")
     if p95 > TARGET_P95_MS:
         raise SystemExit(f"p95 above the {TARGET_P95_MS:.0f} ms target")

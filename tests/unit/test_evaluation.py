@@ -41,5 +41,5 @@ def test_the_shared_case_files_parse():
     [{"phrase": "x"}, [{"phrase": "x"}], [{"expected": "CAF"}], [{"phrase": 3, "expected": "X"}]],
 )
 def test_malformed_cases_are_refused_in_french(raw):
-    with pytest.raises(CaseFormatError, match="Cas|liste"):
+    with pytest.raises(CaseFormatError, match=r"Cas|liste"):
         parse_cases(raw)
