@@ -49,6 +49,8 @@ DESK_WORDS = frozenset(
 STOP = FUNCTION_WORDS | DESK_WORDS
 
 _AGE = re.compile(r"\b(moins de |de )?(\d{1,3}) ans\b")
+# "né" loses its accent and becomes "ne", a negation: say it as the birth it means.
+_BORN = re.compile(r"\bné(?:e|s|es)?\b", re.IGNORECASE)
 YOUNG = "jeune"  # what an age under 26 means to the bodies (Mission locale, CAF...)
 
 TITLE, KEYWORD, SITUATION, BODY, THEME, SUMMARY = (
@@ -61,7 +63,7 @@ TITLE, KEYWORD, SITUATION, BODY, THEME, SUMMARY = (
 )
 FIELD_WEIGHTS = {
     SITUATION: 1.6,
-    TITLE: 1.0,
+    TITLE: 1.1,
     KEYWORD: 1.0,
     BODY: 0.6,
     THEME: 0.35,
@@ -83,11 +85,33 @@ PHRASE_CANDIDATES = 200
 _stemmer = snowballstemmer.stemmer("french")
 
 
+# Words Snowball folds onto another meaning: "volant" (steering wheel) is not "vol"
+# (theft), "marie" (married) not "mari" (husband), "voir" not "voirie".
+STEM_EXCEPTIONS = {
+    "volant": "volant",
+    "volants": "volant",
+    "mari": "epoux",
+    "voir": "voir#",
+    "francais": "francais",
+    "francaise": "francais",
+    "francaises": "francais",
+    "batiment": "batiment",
+    "batiments": "batiment",
+    "mamie": "mamie",
+    "coupe": "coupur",
+    "coupee": "coupur",
+    "coupure": "coupur",
+    "coupures": "coupur",
+}
+
+
 @lru_cache(maxsize=200_000)
 def stem(word: str) -> str:
     """Snowball French stem of a folded word. Without accents one pass leaves the feminine
     halfway ("volee" → "vole", "etrangere" → "etranger"), so those get a second pass;
     never more, or "retraite" would end up as "retrait" does ("retr")."""
+    if word in STEM_EXCEPTIONS:
+        return STEM_EXCEPTIONS[word]
     if len(word) > 5 and word.endswith("ere"):
         word = word[:-1]
     stemmed = _stemmer.stemWord(word)
@@ -109,7 +133,7 @@ class Word:
 def analyse(text: str, *, partial_last: bool = False, ages: bool = False) -> list[Word]:
     """The informative words of a text, in order. `partial_last` marks the last word as
     still being typed; `ages` turns "j'ai 22 ans" into the word "jeune"."""
-    folded = fold(text)
+    folded = fold(_BORN.sub(" naissance ", text))
     extra: list[str] = []
     if ages:
         for match in _AGE.finditer(folded):

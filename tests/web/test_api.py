@@ -136,3 +136,88 @@ def test_unknown_api_route_is_json_404(client):
     response = client.get("/api/v1/nothing")
     assert response.status_code == 404
     assert "error" in response.get_json()
+
+
+NEED_KEYS = {"slug": str, "title": str, "body_kind": str, "score": float}
+
+
+@pytest.mark.parametrize(
+    "query", ["carte grise", "aide au logement", "retraite agricole", "permis de conduire perdu"]
+)
+def test_needs_search_keys_and_types_exactly(client, query):
+    response = client.get("/api/v1/needs", query_string={"q": query})
+    assert response.status_code == 200
+    assert response.is_json
+    data = response.get_json()
+    assert set(data) == {"query", "results"}
+    assert data["query"] == query
+    assert data["results"]
+    for result in data["results"]:
+        assert set(result) == {*NEED_KEYS, "theme"}
+        for key, kind in NEED_KEYS.items():
+            assert type(result[key]) is kind, (key, result[key])
+        assert result["theme"] is None or isinstance(result["theme"], str)
+        assert result["score"] > 0
+    slugs = [r["slug"] for r in data["results"]]
+    assert len(set(slugs)) == len(slugs)
+
+
+@pytest.mark.parametrize(
+    "query", ["carte", "logement", "j'ai perdu mon permis et ma carte grise", "retraitte"]
+)
+def test_needs_search_best_first(client, query):
+    scores = [r["score"] for r in client.get(f"/api/v1/needs?q={query}").get_json()["results"]]
+    assert scores
+    assert scores == sorted(scores, reverse=True), scores
+
+
+def test_needs_search_answers_like_the_detail(client):
+    first = client.get("/api/v1/needs?q=aide+au+logement").get_json()["results"][0]
+    detail = client.get(f"/api/v1/needs/{first['slug']}").get_json()
+    for key in ("slug", "title", "theme", "body_kind"):
+        assert first[key] == detail[key]
+
+
+def test_needs_search_default_limit_is_10(client):
+    default = client.get("/api/v1/needs?q=carte").get_json()["results"]
+    assert len(default) == 10
+    wide = client.get("/api/v1/needs?q=carte&limit=50").get_json()["results"]
+    assert len(wide) > 10
+    assert wide[:10] == default
+    assert len(client.get("/api/v1/needs?q=carte&limit=1").get_json()["results"]) == 1
+
+
+@pytest.mark.parametrize("limit", ["0", "51", "abc", "1e1"])
+def test_needs_limit_error_is_french_json(client, limit):
+    response = client.get(f"/api/v1/needs?q=carte&limit={limit}")
+    assert response.status_code == 400
+    assert response.is_json
+    data = response.get_json()
+    assert set(data) >= {"error"}
+    assert "invalide" in data["error"] and "entier de 1 à 50" in data["error"]
+
+
+@pytest.mark.parametrize("query", ["q=", "q=+++", "", "q=de+la+le"])
+def test_needs_search_without_words_is_empty(client, query):
+    response = client.get(f"/api/v1/needs?{query}")
+    assert response.status_code == 200
+    data = response.get_json()
+    assert data["results"] == []
+    assert isinstance(data["query"], str)
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("acte de deces", "acte-deces"),
+        ("demenagement carte grise", "carte-grise-adresse"),
+        ("permis de conduir perdu", "permis-perte"),
+        ("inscripsion liste electorale", "inscription-liste-electorale"),
+        ("CARTE GRISE PERDUE", "carte-grise-duplicata"),
+        ("carte didentite volee", "cni-passeport-vol"),
+        ("retraitte agricole", "retraite-msa"),
+    ],
+)
+def test_needs_search_forgives_typos_and_missing_accents(client, query, expected):
+    results = client.get("/api/v1/needs", query_string={"q": query}).get_json()["results"]
+    assert results and results[0]["slug"] == expected, [r["slug"] for r in results[:5]]
