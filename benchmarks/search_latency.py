@@ -35,8 +35,8 @@ def real_documents() -> list[Document]:
             title=n["title"],
             theme=n["theme"],
             body=n["body_kind"],
-            keywords=tuple(n.get("keywords") or ()),
-            situations=tuple(n.get("situations") or ()),
+            keywords=tuple(str(k) for k in n.get("keywords") or ()),
+            situations=tuple(str(k) for k in n.get("situations") or ()),
             summary=n.get("summary") or "",
         )
         for n in needs
