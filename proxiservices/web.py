@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask import Flask, current_app, jsonify, request
+from flask import Flask, abort, current_app, jsonify, request
 from flask_babel import format_date, format_datetime
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
@@ -94,6 +94,14 @@ def register_web(app: Flask) -> None:
     )
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
+
+    @app.before_request
+    def refuse_nul_bytes():
+        """No text column of PostgreSQL can hold a NUL byte: refuse it at the door."""
+        if any("\x00" in value for value in request.args.values()) or (
+            request.form and any("\x00" in value for value in request.form.values())
+        ):
+            abort(400, "L'adresse ou le formulaire contient un caractère invalide.")
 
     @app.after_request
     def vary_on_htmx(response):

@@ -21,6 +21,9 @@ def upgrade():
     sa.Column('token', sa.String(length=32), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_catalogue_revision'))
     )
+    revisions = sa.table('catalogue_revision', sa.column('id', sa.Integer), sa.column('token', sa.String))
+    # The row exists from the start, so concurrent first edits only ever UPDATE it.
+    op.bulk_insert(revisions, [{'id': 1, 'token': 'initial'}])
     op.create_table('unanswered_search',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('text', sa.String(length=200), nullable=False),

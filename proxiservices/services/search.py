@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import threading
+import unicodedata
 import uuid
 from collections import Counter
 from dataclasses import dataclass
@@ -127,14 +128,15 @@ def spelling_suggestions(query: str) -> list[str]:
 
 _EMAIL = re.compile(r"\S+@\S+")
 _PHONE = re.compile(r"(?:\+|00)?\d(?:[\s.\-/]?\d){5,}")
-_DIGITS = re.compile(r"\d+")
 
 
 def strip_personal(query: str) -> str:
-    """What may be kept of a query: no e-mail address, phone number or other digits."""
-    text = _EMAIL.sub(" ", query)
+    """What may be kept of a query: no e-mail address, phone number or other digit, in
+    whatever Unicode form they were typed ("＠", "⁰⁶", "①"), and no control character."""
+    text = unicodedata.normalize("NFKC", query)
+    text = _EMAIL.sub(" ", text)
     text = _PHONE.sub(" ", text)
-    text = _DIGITS.sub(" ", text)
+    text = "".join(" " if c.isnumeric() or unicodedata.category(c)[0] == "C" else c for c in text)
     return " ".join(text.split())[:200]
 
 

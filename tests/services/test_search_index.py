@@ -176,6 +176,12 @@ def test_a_change_of_need_gives_a_new_revision(workspace):
         ("allocataire n° 1234567", "allocataire n°"),
         ("NIR 1 85 05 78 006 084 36", "NIR"),
         ("carte d'identité perdue", "carte d'identité perdue"),
+        # Digits and at signs typed in other Unicode forms, and control characters.
+        ("zorglub x⁰⁶¹²³⁴⁵⁶⁷⁸", "zorglub x"),
+        ("zorglub ①②③④⑤⑥", "zorglub"),
+        ("écrire à jean.dupont＠gmail.com", "écrire à"),
+        ("zorglub\x00\x07 blorp", "zorglub blorp"),
+        ("ｚｏｒｇｌｕｂ ０６１２", "zorglub"),
     ],
 )
 def test_strip_personal(query, kept):

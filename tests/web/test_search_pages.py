@@ -564,3 +564,22 @@ def test_search_index_is_not_rebuilt_for_each_search(seeded_app, seeded):
     client.get(f"/recherche?q={ONE_WORD}")
     # One small query for the catalogue revision; rebuilding would read the needs too.
     assert count_queries(seeded_app, client, f"/recherche?q={MANY}") == 1
+
+
+# -- input PostgreSQL cannot store ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/recherche?q=zorglub%00",
+        "/recherche/suggestions?q=zorglub%00",
+        "/recherche?q=apl&commune=%00",
+        "/?commune=%00",
+        "/api/v1/needs?q=%00",
+    ],
+)
+def test_a_nul_byte_is_a_clear_400(workspace, url):
+    response = workspace.test_client().get(url, headers={"HX-Request": "true"})
+    assert response.status_code == 400
+    assert "caractère invalide" in response.get_data(as_text=True)

@@ -3,12 +3,16 @@
   "use strict";
 
   var BOX = "q-header";
+  // Set when the search is sent or the list closed; a suggestion request still waiting
+  // (the debounce) or on its way must then not reopen the list. Typing clears it.
+  var listClosed = false;
 
   function box() { return document.getElementById(BOX); }
   function options() { return Array.prototype.slice.call(document.querySelectorAll("#search-suggestions [role=option]")); }
   function status(text) { var s = document.getElementById("search-status"); if (s) s.textContent = text; }
 
   function closeSuggestions() {
+    listClosed = true;
     var list = document.getElementById("search-suggestions");
     if (list) list.innerHTML = "";
     var input = box();
@@ -77,6 +81,20 @@
       choose(option);
     } else if (!(event.target.closest && event.target.closest(".search-combo"))) {
       closeSuggestions();
+    }
+  });
+
+  document.addEventListener("input", function (event) {
+    if (event.target.id === BOX) listClosed = false;
+  });
+
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    if (event.detail.elt && event.detail.elt.id === BOX && listClosed) event.preventDefault();
+  });
+
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    if (event.detail.target && event.detail.target.id === "search-suggestions" && listClosed) {
+      event.detail.shouldSwap = false;
     }
   });
 
