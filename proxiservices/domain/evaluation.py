@@ -54,11 +54,9 @@ def parse_cases(raw: Any) -> list[Case]:
         raise CaseFormatError("Le fichier doit contenir une liste de cas.")
     cases = []
     for position, item in enumerate(raw, start=1):
-        if not isinstance(item, Mapping) or not isinstance(item.get("phrase"), str):
-            raise CaseFormatError(
-                f"Cas n° {position} : il faut au moins « phrase » et « expected »."
-            )
-        if not isinstance(item.get("expected"), str):
+        if not isinstance(item, Mapping) or not all(
+            isinstance(item.get(key), str) for key in ("phrase", "expected")
+        ):
             raise CaseFormatError(
                 f"Cas n° {position} : il faut au moins « phrase » et « expected »."
             )

@@ -126,7 +126,6 @@ class Word:
 
     surface: str
     stem: str
-    position: int
     partial: bool = False
 
 
@@ -147,10 +146,10 @@ def analyse(text: str, *, partial_last: bool = False, ages: bool = False) -> lis
         if len(surface) < 2 or surface.isdigit() or surface in STOP:
             continue
         is_last = index == len(raw) - 1
-        words.append(Word(surface, stem(surface), len(words), partial_last and is_last))
+        words.append(Word(surface, stem(surface), partial_last and is_last))
     for surface in extra:
         if not any(w.surface == surface for w in words):
-            words.append(Word(surface, stem(surface), len(words)))
+            words.append(Word(surface, stem(surface)))
     return words[:MAX_QUERY_WORDS]
 
 
@@ -243,9 +242,6 @@ class SearchIndex:
         self.stems = sorted(self.postings)
 
     # -- looking words up --------------------------------------------------------
-
-    def known(self, word: Word) -> bool:
-        return word.stem in self.postings or word.surface in self.surface_stems
 
     def _prefixed(self, prefix: str) -> list[str]:
         found: set[str] = set()
@@ -358,15 +354,19 @@ class SearchIndex:
 
     # -- no dead ends ---------------------------------------------------------------
 
+    def _unknown(self, words: list[Word]) -> list[Word]:
+        """Words no need knows, even with a typo."""
+        return [w for w in words if not self.candidates(w)]
+
     def unknown_words(self, query: str) -> list[str]:
-        """Query words no need knows, even with a typo: what to add to the vocabulary."""
-        return [w.surface for w in analyse(query) if not self.candidates(w)]
+        """What to add to the vocabulary."""
+        return [w.surface for w in self._unknown(analyse(query))]
 
     def suggestions(self, query: str, limit: int = 3) -> list[str]:
         """Close spellings of a query that finds nothing: each unknown word replaced by
         the nearest words of the vocabulary, kept only when the new query finds needs."""
         words = analyse(query)
-        unknown = [w for w in words if not self.candidates(w)]
+        unknown = self._unknown(words)
         if not unknown:
             return []
         options: list[list[str]] = []

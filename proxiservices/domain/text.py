@@ -80,8 +80,3 @@ def fold(text: str) -> str:
     text = unicodedata.normalize("NFKD", text)
     text = "".join(c for c in text if not unicodedata.combining(c))
     return " ".join(_NON_WORD.sub(" ", text).split())
-
-
-def tokens(text: str) -> list[str]:
-    """Folded words worth matching (stop words dropped)."""
-    return [t for t in fold(text).split() if t not in STOP_WORDS]

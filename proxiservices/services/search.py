@@ -70,8 +70,7 @@ def current_revision() -> str:
     return db.session.scalar(stmt) or ""
 
 
-def _build() -> _Cached:
-    revision = current_revision()
+def _build(revision: str) -> _Cached:
     stmt = select(Need).options(joinedload(Need.theme), joinedload(Need.body_kind))
     needs = list(db.session.scalars(stmt.order_by(Need.slug)))
     documents = [
@@ -103,7 +102,7 @@ def search_index() -> _Cached:
         with _lock:
             cached = _cache.get(key)
             if cached is None or cached.revision != revision:
-                cached = _cache[key] = _build()
+                cached = _cache[key] = _build(revision)
     return cached
 
 

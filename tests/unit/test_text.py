@@ -2,7 +2,7 @@
 
 import pytest
 
-from proxiservices.domain.text import STOP_WORDS, fold, tokens
+from proxiservices.domain.text import STOP_WORDS, fold
 
 
 @pytest.mark.parametrize(
@@ -45,23 +45,6 @@ def test_fold_strips_accents_case_elisions_and_punctuation(typed: str, folded: s
 @pytest.mark.parametrize("typed", ["L'Épinal", "EPINAL", "épinal", " Epinal. "])
 def test_spellings_of_a_town_fold_to_the_same_word(typed: str) -> None:
     assert fold(typed) == "epinal"
-
-
-@pytest.mark.parametrize(
-    ("typed", "words"),
-    [
-        ("Je veux refaire ma carte d'identité", ["veux", "refaire", "carte", "identite"]),
-        ("les impôts de ma mère", ["impots", "mere"]),
-        ("Où est la CAF ?", ["caf"]),
-        ("C'est pour une allocation", ["allocation"]),
-        ("le la les des du", []),
-        ("", []),
-        ("RSA", ["rsa"]),
-        ("passeport passeport", ["passeport", "passeport"]),
-    ],
-)
-def test_tokens_keep_words_worth_matching(typed: str, words: list[str]) -> None:
-    assert tokens(typed) == words
 
 
 def test_stop_words_are_already_folded() -> None:
