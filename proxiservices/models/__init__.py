@@ -13,7 +13,7 @@ from proxiservices.models.geo import Commune, Territory
 from proxiservices.models.outbox import OutboxAttempt, OutboxMessage
 from proxiservices.models.requests import AppointmentRequest, RequestEvent
 from proxiservices.models.search import CatalogueRevision, UnansweredSearch
-from proxiservices.models.tree import Answer, Need, Question, Theme
+from proxiservices.models.tree import Answer, CatalogueTheme, Need, Question, Theme
 
 __all__ = [
     "Answer",
@@ -21,6 +21,7 @@ __all__ = [
     "Body",
     "BodyKind",
     "CatalogueRevision",
+    "CatalogueTheme",
     "Closure",
     "Commune",
     "LoginFailure",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -60,6 +60,26 @@ class Answer(db.Model):
     need: Mapped[Need | None] = relationship()
 
 
+class CatalogueTheme(db.Model):
+    """A node of the service-public.fr theme hierarchy (theme, sub-theme, dossier): the
+    secondary way into the catalogue fiches, next to the curated tree."""
+
+    __tablename__ = "catalogue_theme"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # The service-public.fr identifier (N19810, N103, N358…).
+    code: Mapped[str] = mapped_column(String(20), unique=True)
+    title: Mapped[str] = mapped_column(String(300))
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("catalogue_theme.id"), index=True)
+    position: Mapped[int] = mapped_column(default=0)
+
+    parent: Mapped[CatalogueTheme | None] = relationship(remote_side="CatalogueTheme.id")
+
+
+CURATED = "curated"
+CATALOGUE = "catalogue"
+
+
 class Need(db.Model):
     __tablename__ = "need"
 
@@ -84,7 +104,22 @@ class Need(db.Model):
     notice: Mapped[str | None] = mapped_column(Text)
     notice_url: Mapped[str | None] = mapped_column(String(500))
     source_url: Mapped[str | None] = mapped_column(String(500))
+    # "curated" (the desk's tree) or "catalogue" (a service-public.fr fiche, slug sp-F…).
+    origin: Mapped[str] = mapped_column(
+        String(20), default=CURATED, server_default=CURATED, index=True
+    )
+    catalogue_theme_id: Mapped[int | None] = mapped_column(
+        ForeignKey("catalogue_theme.id"), index=True
+    )
+    # Catalogue fiches: the online services ({"title", "url"}), the further body kinds of
+    # "où s'adresser" after the primary one, that text itself when no kind is mapped,
+    # and the date of the copy.
+    online_services: Mapped[list[dict]] = mapped_column(JSON, default=list, server_default="[]")
+    other_kinds: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
+    where_text: Mapped[str | None] = mapped_column(Text)
+    source_date: Mapped[date | None]
     edited_at: Mapped[datetime | None]
 
     theme: Mapped[Theme | None] = relationship()
+    catalogue_theme: Mapped[CatalogueTheme | None] = relationship()
     body_kind: Mapped[BodyKind] = relationship()
