@@ -1,7 +1,8 @@
 """Search latency at catalogue scale: p50/p95 over 1,000 varied queries, 5,000 needs.
 
-The real needs of seeds/needs.yaml are padded with generated ones made from their own
-vocabulary (so common words have long posting lists, as in a real catalogue). Queries are
+The real needs (the curated tree of seeds/needs.yaml and the service-public.fr fiches of
+seeds/catalogue/) are padded with generated ones made from their own vocabulary (so common
+words have long posting lists). Queries are
 walk-in phrases from tests/data, keywords, and the same with typos, missing accents and an
 unfinished last word (search as you type). Run: .venv/bin/python benchmarks/search_latency.py
 """
@@ -9,6 +10,7 @@ unfinished last word (search as you type). Run: .venv/bin/python benchmarks/sear
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import random
 import statistics
@@ -22,7 +24,7 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from proxiservices.domain.search import Document, SearchIndex  # noqa: E402
+from proxiservices.domain.search import CATALOGUE_TIER, Document, SearchIndex  # noqa: E402
 
 TARGET_P95_MS = 20.0
 
@@ -41,6 +43,37 @@ def real_documents() -> list[Document]:
         )
         for n in needs
     ]
+
+
+def catalogue_documents() -> list[Document]:
+    """The fiches as services/search.py indexes them: theme = their service-public.fr path."""
+    folder = ROOT / "seeds" / "catalogue"
+    with (folder / "themes.csv").open(encoding="utf-8", newline="") as f:
+        themes = {row["code"]: row for row in csv.DictReader(f)}
+
+    def path(code: str | None) -> str:
+        titles = []
+        while code:
+            titles.append(themes[code]["title"])
+            code = themes[code]["parent"] or None
+        return " ".join(titles)
+
+    documents = []
+    with (folder / "fiches.jsonl").open(encoding="utf-8") as f:
+        for line in f:
+            fiche = json.loads(line)
+            documents.append(
+                Document(
+                    key="sp-" + fiche["id"],
+                    title=fiche["title"],
+                    theme=path(fiche.get("theme")),
+                    body=(fiche["kinds"] or ["SERVICE_PUBLIC_ONLINE"])[0],
+                    keywords=tuple(fiche["keywords"]),
+                    summary=fiche["description"],
+                    tier=CATALOGUE_TIER,
+                )
+            )
+    return documents
 
 
 def generated_documents(real: list[Document], count: int, rng: random.Random) -> list[Document]:
@@ -89,6 +122,7 @@ def queries(real: list[Document], count: int, rng: random.Random) -> list[tuple[
     for name in ("search_tuning.json", "orientation_public.json"):
         phrases += [c["phrase"] for c in json.loads((ROOT / "tests" / "data" / name).read_text())]
     phrases += [k for d in real for k in d.keywords]
+    phrases += [d.title for d in real if d.tier == CATALOGUE_TIER]
     out = []
     while len(out) < count:
         phrase = rng.choice(phrases)
@@ -111,7 +145,7 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=1000)
     args = parser.parse_args()
     rng = random.Random(20261122)
-    real = real_documents()
+    real = real_documents() + catalogue_documents()
     documents = real + generated_documents(real, max(args.needs - len(real), 0), rng)
     started = time.perf_counter()
     index = SearchIndex(documents)

@@ -7,6 +7,7 @@ def register_blueprints(app: Flask) -> None:
     from proxiservices.blueprints.accounts import bp as accounts
     from proxiservices.blueprints.admin import bp as admin
     from proxiservices.blueprints.api import bp as api
+    from proxiservices.blueprints.catalogue import bp as catalogue
     from proxiservices.blueprints.directory import bp as directory
     from proxiservices.blueprints.inbox import bp as inbox
     from proxiservices.blueprints.orientation import bp as orientation
@@ -23,3 +24,4 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(inbox)
     app.register_blueprint(search)
     app.register_blueprint(admin)
+    app.register_blueprint(catalogue)

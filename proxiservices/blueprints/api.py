@@ -10,6 +10,7 @@ from flask import Blueprint, abort, jsonify, request
 from proxiservices.blueprints.common import orientation_limits, parse_at
 from proxiservices.extensions import csrf
 from proxiservices.models import Body, Need
+from proxiservices.services.catalogue import theme_title
 from proxiservices.services.communes import search_communes
 from proxiservices.services.needs import get_need
 from proxiservices.services.orientation import OrientationError, SiteAnswer, orient
@@ -34,7 +35,7 @@ def need_json(need: Need) -> dict[str, Any]:
     return {
         "slug": need.slug,
         "title": need.title,
-        "theme": need.theme.title if need.theme else None,
+        "theme": theme_title(need),
         "body_kind": need.body_kind_code,
         "documents": list(need.documents),
         "online_url": need.online_url,
@@ -43,6 +44,12 @@ def need_json(need: Need) -> dict[str, Any]:
         "request_possible": need.request_possible,
         "summary": need.summary,
         "source_url": need.source_url,
+        # Since the catalogue: "curated" or "catalogue" (service-public.fr fiche), its
+        # online services, the further body kinds it names, and its own "où s'adresser".
+        "origin": need.origin,
+        "online_services": list(need.online_services or []),
+        "other_body_kinds": list(need.other_kinds or []),
+        "where": (need.where_text or "").splitlines(),
     }
 
 
@@ -113,6 +120,7 @@ def needs():
                 "theme": r.theme,
                 "body_kind": r.body_kind,
                 "score": r.score,
+                "origin": "catalogue" if r.catalogue else "curated",
             }
             for r in search_needs(query, limit=limit)
         ],

@@ -13,6 +13,7 @@ from proxiservices.blueprints.common import (
 )
 from proxiservices.extensions import htmx
 from proxiservices.services import tree
+from proxiservices.services.catalogue import fiche_context
 from proxiservices.services.communes import search_communes
 from proxiservices.services.needs import get_need
 from proxiservices.services.orientation import (
@@ -132,6 +133,7 @@ def result():
         answer=answer,
         commune=answer.commune,
         path=tree.find_need_path(answer.need),
+        fiche=fiche_context(answer.need),
         title=f"{answer.need.title} – {answer.commune.name}",
     )
 

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 RESIDENCE = "residence"
+EQUIPPED = "equipped"
 
 # Shown where the office depends on something other than where the resident lives.
 PLACE_LABELS: dict[str, str] = {
     RESIDENCE: "",
     "event": "la mairie de la commune où l'événement a eu lieu (naissance, mariage, décès)",
-    "equipped": "une mairie équipée pour les cartes d'identité et passeports, "
+    EQUIPPED: "une mairie équipée pour les cartes d'identité et passeports, "
     "pas forcément celle de la commune de l'usager",
     "filing": "la mairie où la demande a été déposée",
 }

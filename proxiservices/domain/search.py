@@ -81,6 +81,10 @@ TYPO_MIN_LENGTH = 5  # "pars" is not a typo of "pays"
 TYPO_TWO_LENGTH = 8  # from this length two letters may be wrong
 MAX_QUERY_WORDS = 24
 PHRASE_CANDIDATES = 200
+CATALOGUE_TIER = 1
+# A catalogue fiche's points count for this share: it must match clearly better than a
+# curated need (written for the desk, with its words) to come before it.
+TIER_WEIGHTS = {0: 1.0, CATALOGUE_TIER: 0.8}
 
 _stemmer = snowballstemmer.stemmer("french")
 
@@ -240,6 +244,11 @@ class SearchIndex:
         self.idf = {s: math.log(1 + count / len(docs)) for s, docs in self.postings.items()}
         self.surfaces = sorted(self.surface_stems)
         self.stems = sorted(self.postings)
+        self.tier_weights = [TIER_WEIGHTS[d.tier] for d in self.documents]
+        # Between equal catalogue fiches the shorter title is the more specific answer
+        # ("Examen du permis de chasse" before "Permis de chasse perdu ou abîmé : …");
+        # the curated titles are written for the desk and need no such rule.
+        self.title_lengths = [len(analyse(d.title)) if d.tier else 0 for d in self.documents]
 
     # -- looking words up --------------------------------------------------------
 
@@ -292,6 +301,7 @@ class SearchIndex:
     def search(self, query: str, limit: int = 10, *, partial_last: bool = False) -> list[Hit]:
         words = analyse(query, partial_last=partial_last, ages=True)
         hits: dict[int, Hit] = {}
+        tier_weights = self.tier_weights
         # Per query word and document, only the best way the word matched counts.
         query_stems: list[set[str]] = []
         for word in words:
@@ -302,7 +312,7 @@ class SearchIndex:
                     stems_here.add(candidate.stem)
                 idf = self.idf[candidate.stem]
                 for index, (weight, name) in self.postings[candidate.stem].items():
-                    points = candidate.quality * weight * idf
+                    points = candidate.quality * weight * idf * tier_weights[index]
                     if index not in best or best[index].points < points:
                         best[index] = WordMatch(
                             word.surface,
@@ -324,10 +334,18 @@ class SearchIndex:
         leaders = sorted(hits.items(), key=lambda item: -item[1].score)[:PHRASE_CANDIDATES]
         for hit_index, hit in leaders:
             self._add_phrase_bonus(hit_index, hit, query_stems)
-        ranked = sorted(
-            (hit for _, hit in leaders),
-            key=lambda h: (-round(h.score, 6), h.document.tier, h.document.title),
-        )
+        ranked = [
+            hit
+            for _, hit in sorted(
+                leaders,
+                key=lambda item: (
+                    -round(item[1].score, 6),
+                    item[1].document.tier,
+                    self.title_lengths[item[0]],
+                    item[1].document.title,
+                ),
+            )
+        ]
         floor = ranked[0].score * KEEP_SHARE
         kept = [h for h in ranked if h.score >= floor][:limit]
         for hit in kept:
@@ -344,6 +362,7 @@ class SearchIndex:
                 if all(s in query_stems[start + i] for i, s in enumerate(stems)):
                     points = (
                         PHRASE_SHARE
+                        * self.tier_weights[index]
                         * FIELD_WEIGHTS[name]
                         * sum(self.idf.get(s, 0.0) for s in stems)
                     )

@@ -14,9 +14,18 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import delete, event, select, update
 from sqlalchemy.orm import Session, joinedload
 
-from proxiservices.domain.search import Document, Hit, SearchIndex, analyse
+from proxiservices.domain.search import CATALOGUE_TIER, Document, Hit, SearchIndex, analyse
 from proxiservices.extensions import db
-from proxiservices.models import BodyKind, CatalogueRevision, Need, Theme, UnansweredSearch
+from proxiservices.models import (
+    BodyKind,
+    CatalogueRevision,
+    CatalogueTheme,
+    Need,
+    Theme,
+    UnansweredSearch,
+)
+from proxiservices.models.tree import CATALOGUE
+from proxiservices.services.catalogue import theme_title, theme_trail
 
 UNANSWERED_DAYS = 90
 AGGREGATE_MINIMUM = 5  # a query or word is shown to administrators from this count
@@ -32,6 +41,11 @@ class SearchResult:
     body_label: str
     score: float
     hit: Hit
+
+    @property
+    def catalogue(self) -> bool:
+        """A service-public.fr fiche rather than a need of the desk's tree."""
+        return self.hit.document.tier == CATALOGUE_TIER
 
 
 @dataclass
@@ -53,7 +67,7 @@ def _bump_revision_when_needs_change(session: Session, _context) -> None:
     touched = [
         o
         for o in (*session.new, *session.dirty, *session.deleted)
-        if isinstance(o, Need | Theme | BodyKind)
+        if isinstance(o, Need | Theme | BodyKind | CatalogueTheme)
     ]
     if any(o in session.new or o in session.deleted or session.is_modified(o) for o in touched):
         connection = session.connection()
@@ -71,25 +85,33 @@ def current_revision() -> str:
 
 
 def _build(revision: str) -> _Cached:
-    stmt = select(Need).options(joinedload(Need.theme), joinedload(Need.body_kind))
+    stmt = select(Need).options(
+        joinedload(Need.theme),
+        joinedload(Need.body_kind),
+        joinedload(Need.catalogue_theme).joinedload(CatalogueTheme.parent),
+    )
     needs = list(db.session.scalars(stmt.order_by(Need.slug)))
     documents = [
         Document(
             key=n.slug,
             title=n.title,
-            theme=n.theme.title if n.theme else "",
+            theme=_theme_words(n),
             body=f"{n.body_kind.short_label} {n.body_kind.label}",
             keywords=tuple(n.keywords or ()),
             situations=tuple(n.situations or ()),
             summary=n.summary or "",
+            tier=CATALOGUE_TIER if n.origin == CATALOGUE else 0,
         )
         for n in needs
     ]
-    info = {
-        n.slug: (n.theme.title if n.theme else None, n.body_kind_code, n.body_kind.short_label)
-        for n in needs
-    }
+    info = {n.slug: (theme_title(n), n.body_kind_code, n.body_kind.short_label) for n in needs}
     return _Cached(revision, SearchIndex(documents), info)
+
+
+def _theme_words(need: Need) -> str:
+    if need.theme is not None:
+        return need.theme.title
+    return " ".join(t.title for t in theme_trail(need))
 
 
 def search_index() -> _Cached:

@@ -32,6 +32,7 @@ from proxiservices.models import (
     Territory,
     Theme,
 )
+from proxiservices.services.catalogue import seed_catalogue
 
 NATIONAL = "FR"
 
@@ -123,6 +124,8 @@ def seed_all(seed_dir: str | Path) -> Report:
             _seed_bodies(seed_dir / "bodies.yaml", report)
         if (seed_dir / "needs.yaml").exists():
             _seed_tree(seed_dir / "needs.yaml", seed_dir / "tree.yaml", report)
+        if (seed_dir / "catalogue" / "fiches.jsonl").exists():
+            seed_catalogue(seed_dir / "catalogue", report)
         db.session.commit()
     except Exception:
         db.session.rollback()

@@ -228,3 +228,26 @@ def test_unknown_words_and_close_spellings(index):
 def test_a_huge_query_is_cut_not_slow(index):
     hits = index.search("carte grise " * 5000)
     assert hits[0].key == "carte-grise"
+
+
+def test_a_catalogue_fiche_must_match_clearly_better_to_pass_a_curated_need():
+    """A fiche's points count for less: one more word of the query is not enough."""
+    index = SearchIndex(
+        [
+            Document("chasse", "Permis de chasser", tier=0),
+            Document("sp-F1", "Permis de chasser : examen", tier=1),
+            Document("sp-F2", "Permis de chasser : examen théorique et pratique", tier=1),
+        ]
+    )
+    assert keys(index, "permis de chasser") == ["chasse", "sp-F1", "sp-F2"]
+    assert keys(index, "permis de chasser examen")[0] == "sp-F1"
+
+
+def test_equal_catalogue_fiches_put_the_shortest_title_first():
+    index = SearchIndex(
+        [
+            Document("sp-F3", "Permis de chasse perdu ou abîmé : le refaire", tier=1),
+            Document("sp-F2", "Examen du permis de chasse", tier=1),
+        ]
+    )
+    assert keys(index, "permis de chasse") == ["sp-F2", "sp-F3"]

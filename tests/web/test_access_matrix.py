@@ -138,6 +138,8 @@ CASES = [
     Case("directory.site", "/lieux/mairie-88078", PUBLIC),
     Case("directory.commune_sites", "/communes/88078", PUBLIC),
     Case("directory.sources", "/sources", PUBLIC),
+    Case("catalogue.index", "/catalogue?commune=88078", PUBLIC),
+    Case("catalogue.theme", "/catalogue/N19810?commune=88078", PUBLIC),
     Case("api.communes", "/api/v1/communes?q=Bruy", PUBLIC),
     Case("api.needs", "/api/v1/needs?q=aide+au+logement", PUBLIC),
     Case("api.need", "/api/v1/needs/aide-logement", PUBLIC),

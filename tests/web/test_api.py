@@ -153,7 +153,9 @@ def test_needs_search_keys_and_types_exactly(client, query):
     assert data["query"] == query
     assert data["results"]
     for result in data["results"]:
-        assert set(result) == {*NEED_KEYS, "theme"}
+        # Added with the catalogue (fields may be added, never removed): "origin".
+        assert set(result) == {*NEED_KEYS, "theme", "origin"}
+        assert result["origin"] in {"curated", "catalogue"}
         for key, kind in NEED_KEYS.items():
             assert type(result[key]) is kind, (key, result[key])
         assert result["theme"] is None or isinstance(result["theme"], str)

@@ -17,6 +17,8 @@ from sqlalchemy import select
 
 from proxiservices.extensions import db
 from proxiservices.models import Need, Theme, UnansweredSearch
+from proxiservices.models.tree import CATALOGUE
+from proxiservices.services.catalogue import theme_title
 from proxiservices.services.search import search_needs, spelling_suggestions
 from tests.queries import count_queries
 from tests.web.html import link_to, links, main_content, normalise, text_of, without_title
@@ -122,9 +124,15 @@ def test_result_shows_title_theme_and_body_kind(client, seeded):
     for slug, result in shown.items():
         need = db.session.scalar(select(Need).where(Need.slug == slug))
         assert result["title"] == need.title
-        theme = need.theme.title if need.theme else "Sans thème"
-        assert result["hint"] == f"{theme} – {need.body_kind.short_label}"
+        theme = theme_title(need) or "Sans thème"
+        marker = (
+            '<span class="badge">fiche service-public.fr</span> '
+            if need.origin == CATALOGUE
+            else ""
+        )
+        assert result["hint"] == f"{marker}{theme} – {need.body_kind.short_label}"
     assert shown["aide-logement"]["hint"] == "Logement – CAF"
+    assert any(slug.startswith("sp-") for slug in shown), "fiches are found and marked too"
 
 
 def test_result_links_go_to_the_orientation_with_a_commune(client):
@@ -354,19 +362,19 @@ def test_unanswered_search_is_kept_without_personal_data(workspace):
 
 def test_keystrokes_of_one_search_make_one_row(workspace):
     client = workspace.test_client()
-    for typed in ("vrom", "vromb", "vrombl", "vromblix", "vromblix kw", "vromblix kwaz"):
+    for typed in ("vrom", "vromb", "vrombl", "vromblix", "vromblix kx", "vromblix kxaz"):
         response = suggest(client, typed)
         assert response.status_code == 200
         assert "Aucune démarche trouvée" in html.unescape(response.get_data(as_text=True))
-    search_page(client, "vromblix kwaz")  # then Enter
+    search_page(client, "vromblix kxaz")  # then Enter
     rows = unanswered_rows(workspace, "vrom")
-    assert [r.text for r in rows] == ["vromblix kwaz"]
+    assert [r.text for r in rows] == ["vromblix kxaz"]
 
     # Another search by the same desk is another row.
     for typed in ("plouz", "plouzgat"):
         suggest(client, typed)
     rows = unanswered_rows(workspace, "vrom") + unanswered_rows(workspace, "plouz")
-    assert sorted(r.text for r in rows) == ["plouzgat", "vromblix kwaz"]
+    assert sorted(r.text for r in rows) == ["plouzgat", "vromblix kxaz"]
 
 
 def test_the_same_words_from_another_desk_are_another_search(workspace):

