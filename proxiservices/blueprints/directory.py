@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort
+from flask import Blueprint, abort, current_app
 
 from proxiservices.blueprints.common import commune_from_request, now, render_page
 from proxiservices.domain import hours
 from proxiservices.services import directory
+from proxiservices.services.catalogue import read_copy
 from proxiservices.services.communes import get_commune
 from proxiservices.services.orientation import site_answer
 
@@ -69,6 +70,7 @@ def sources():
         "directory/sources.html",
         "directory/sources.html",
         unverified=directory.list_unverified(),
+        catalogue=read_copy(current_app.config["SEED_DIR"]),
         commune=commune_from_request(),
         title="Sources des données",
     )

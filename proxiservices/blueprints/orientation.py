@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, redirect, request, session, url_for
+from flask import Blueprint, Response, abort, current_app, redirect, request, session, url_for
 
 from proxiservices.blueprints.common import (
     commune_from_request,
@@ -133,7 +133,7 @@ def result():
         answer=answer,
         commune=answer.commune,
         path=tree.find_need_path(answer.need),
-        fiche=fiche_context(answer.need),
+        fiche=fiche_context(answer.need, current_app.config["SEED_DIR"]),
         title=f"{answer.need.title} – {answer.commune.name}",
     )
 
@@ -148,6 +148,7 @@ def fiche():
         "orientation/fiche.html",
         "orientation/fiche.html",
         answer=answer,
+        fiche=fiche_context(answer.need, current_app.config["SEED_DIR"]),
         commune=answer.commune,
         days=days,
         title=f"Fiche – {answer.need.title}",

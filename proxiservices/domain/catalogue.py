@@ -62,9 +62,21 @@ PIVOT_KINDS: dict[str, str | None] = {
     "chambre_notaire": "NOTAIRE",
 }
 
-# "Où s'adresser" entries of type Local that carry no pivot, by resource id.
+# "Où s'adresser" entries that carry no pivot (national services, some local ones), by
+# resource id.
 RESOURCE_KINDS: dict[str, str] = {
     "R45972": "MAIRIE",  # Mairie délivrant des cartes d'identité
+    "R33823": "ANTS_ONLINE",  # ANTS – permis de conduire
+    "R49205": "ANTS_ONLINE",  # 34 00 – carte grise ou permis de conduire
+    "R198": "CARSAT",  # Assurance retraite – 39 60
+    "R19040": "CPAM",  # Assurance maladie – 36 46
+    "R192": "SCEC_NANTES",  # Service central d'état civil (Nantes)
+    "R1897": "SCEC_NANTES",  # Service central d'état civil – répertoire civil
+    "R178": "CASIER_JUDICIAIRE_NATIONAL",
+    "R2112": "AGIRC_ARRCO",
+    "R20684": "DGFIP_SIP",  # Service d'information des impôts
+    "R20839": "FRANCE_TRAVAIL",  # France Travail pour demandeurs d'emploi – 3949
+    "R216": "RETRAITE_FONCTION_PUBLIQUE",  # CNRACL
     "R46024": "POINT_JUSTICE",  # Point d'accès au droit
     "R20142": "BAILLEUR_SOCIAL",  # Organisme pouvant proposer un logement social
     "R14645": "BAILLEUR_SOCIAL",  # Organisme d'habitation à loyer modéré (HLM)
@@ -74,6 +86,11 @@ RESOURCE_KINDS: dict[str, str] = {
 # Offices only some town halls have: the orientation says so (see domain.places).
 EQUIPPED_PIVOTS = frozenset({"mairie_passeport_bio"})
 EQUIPPED_RESOURCES = frozenset({"R45972"})
+# Fiches whose town hall is not the resident's: copies of civil-status records come from
+# the commune where the event took place (as in the curated tree).
+PLACE_OVERRIDES: dict[str, str] = {"F1427": "event", "F1432": "event", "F1444": "event"}
+# Publication types that are editorial entry points, not procedures ("**CNI -Perte majeur").
+SKIPPED_TYPES = frozenset({"Recherche guidée"})
 
 # Names of 2020 that are no longer right, in the text shown to residents.
 RENAMES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
@@ -116,8 +133,10 @@ class Fiche:
     kinds: list[str]  # mapped body kinds, first = primary
     places: list[str]  # the "où s'adresser" titles, as the fiche says them
     pivots: list[str]  # every local pivot, in order
-    equipped: bool = False
+    place: str | None = None  # which town hall, when not the resident's (domain.places)
     unmapped: list[str] = field(default_factory=list)
+    # "Où s'adresser" entries with neither pivot nor mapped resource: (id, title).
+    unmapped_resources: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def slug(self) -> str:
@@ -176,10 +195,9 @@ def _modified(value: str) -> date | None:
 
 def parse_fiche(document: dict[str, Any]) -> Fiche:
     """One fiche of the copy (its JSON file, already loaded) as a Fiche."""
-    publications = [c for c in document.get("children") or [] if c.get("name") == "Publication"]
-    if not publications:
+    publication = _publication(document)
+    if publication is None:
         raise FicheFormatError("pas d'élément Publication")
-    publication = publications[0]
     attributes = publication.get("attributes") or {}
     fiche_id = attributes.get("ID") or document.get("id")
     if not fiche_id or not re.fullmatch(r"F\d+", fiche_id):
@@ -188,12 +206,7 @@ def parse_fiche(document: dict[str, Any]) -> Fiche:
     if not title:
         raise FicheFormatError(f"{fiche_id} : pas de titre")
 
-    path: list[tuple[str, str]] = []
-    trail = _child(publication, "FilDAriane")
-    for level in _elements(trail) if trail is not None else ():
-        code = (level.get("attributes") or {}).get("ID", "")
-        if code and code != "Particuliers" and code != fiche_id:
-            path.append((code, modernise(_text(level))))
+    path = _theme_path(publication, fiche_id)
 
     labels: list[str] = []
     for name in ("SousDossierPere",):
@@ -211,6 +224,7 @@ def parse_fiche(document: dict[str, Any]) -> Fiche:
     places: list[str] = []
     pivots: list[str] = []
     unmapped: list[str] = []
+    unmapped_resources: list[tuple[str, str]] = []
     equipped = False
 
     def add_kind(kind: str) -> None:
@@ -243,6 +257,8 @@ def parse_fiche(document: dict[str, Any]) -> Fiche:
             if not node_pivots and resource in RESOURCE_KINDS:
                 add_kind(RESOURCE_KINDS[resource])
                 equipped = equipped or resource in EQUIPPED_RESOURCES
+            elif not node_pivots and resource:
+                unmapped_resources.append((resource, place))
 
     return Fiche(
         id=fiche_id,
@@ -257,19 +273,46 @@ def parse_fiche(document: dict[str, Any]) -> Fiche:
         kinds=kinds,
         places=places,
         pivots=pivots,
-        equipped=equipped and kinds[:1] == ["MAIRIE"],
+        place=PLACE_OVERRIDES.get(fiche_id)
+        or ("equipped" if equipped and kinds[:1] == ["MAIRIE"] else None),
         unmapped=unmapped,
+        unmapped_resources=unmapped_resources,
     )
 
 
-def is_for_individuals(document: dict[str, Any]) -> bool:
-    publication = next(
-        (c for c in document.get("children") or [] if c.get("name") == "Publication"), None
-    )
+def _theme_path(publication: dict[str, Any], fiche_id: str) -> list[tuple[str, str]]:
+    """Theme → sub-theme → dossier, as service-public.fr files the fiche; the breadcrumb
+    (which skips the sub-theme) for the few fiches filed nowhere else."""
+    path: list[tuple[str, str]] = []
+    for name in ("Theme", "SousThemePere", "DossierPere"):
+        node = _child(publication, name)
+        code = (node.get("attributes") or {}).get("ID", "") if node is not None else ""
+        title = _child_text(node, "Titre") or _text(node) if node is not None else ""
+        if code and title and code not in {c for c, _ in path}:
+            path.append((code, modernise(title)))
+    if path:
+        return path
+    trail = _child(publication, "FilDAriane")
+    for level in _elements(trail) if trail is not None else ():
+        code = (level.get("attributes") or {}).get("ID", "")
+        if code and code != "Particuliers" and code != fiche_id:
+            path.append((code, modernise(_text(level))))
+    return path
+
+
+def _publication(document: dict[str, Any]) -> dict[str, Any] | None:
+    return next((c for c in document.get("children") or [] if c.get("name") == "Publication"), None)
+
+
+def is_procedure_for_individuals(document: dict[str, Any]) -> bool:
+    """A fiche for individuals (among possibly several audiences), not an editorial page."""
+    publication = _publication(document)
     if publication is None:
         return False
-    audience = _child_text(publication, "Audience")
-    return not audience or "Particuliers" in audience
+    if (publication.get("attributes") or {}).get("type") in SKIPPED_TYPES:
+        return False
+    audiences = [_text(c) for c in _elements(publication) if c.get("name") == "Audience"]
+    return not audiences or "Particuliers" in audiences
 
 
 def fiche_record(fiche: Fiche) -> dict[str, Any]:
@@ -286,8 +329,8 @@ def fiche_record(fiche: Fiche) -> dict[str, Any]:
         "where": fiche.places,
         "modified": fiche.modified.isoformat() if fiche.modified else None,
     }
-    if fiche.equipped:
-        record["place"] = "equipped"
+    if fiche.place:
+        record["place"] = fiche.place
     return record
 
 
@@ -317,9 +360,14 @@ def theme_records(fiches: list[Fiche]) -> list[dict[str, Any]]:
 def mapping_report(fiches: list[Fiche]) -> dict[str, Any]:
     """How far the mapping table reaches: fiches with a kind, and unmapped pivots by use."""
     unmapped: dict[str, int] = {}
+    resources: dict[str, int] = {}
     for fiche in fiches:
         for pivot in fiche.unmapped:
             unmapped[pivot] = unmapped.get(pivot, 0) + 1
+        if not fiche.kinds:
+            for resource, title in dict(fiche.unmapped_resources).items():
+                label = f"{resource} {title}"
+                resources[label] = resources.get(label, 0) + 1
     with_kind = sum(1 for f in fiches if f.kinds)
     with_pivot = sum(1 for f in fiches if f.pivots)
     return {
@@ -327,4 +375,6 @@ def mapping_report(fiches: list[Fiche]) -> dict[str, Any]:
         "with_kind": with_kind,
         "with_pivot": with_pivot,
         "unmapped": dict(sorted(unmapped.items(), key=lambda kv: (-kv[1], kv[0]))),
+        # Offices without pivot named by fiches that got no kind: candidates for the table.
+        "unmapped_resources": dict(sorted(resources.items(), key=lambda kv: (-kv[1], kv[0]))),
     }

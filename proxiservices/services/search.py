@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import delete, event, select, update
 from sqlalchemy.orm import Session, joinedload
 
+from proxiservices.domain.catalogue import UNMAPPED_KIND
 from proxiservices.domain.search import CATALOGUE_TIER, Document, Hit, SearchIndex, analyse
 from proxiservices.extensions import db
 from proxiservices.models import (
@@ -85,17 +86,14 @@ def current_revision() -> str:
 
 
 def _build(revision: str) -> _Cached:
-    stmt = select(Need).options(
-        joinedload(Need.theme),
-        joinedload(Need.body_kind),
-        joinedload(Need.catalogue_theme).joinedload(CatalogueTheme.parent),
-    )
+    stmt = select(Need).options(joinedload(Need.theme), joinedload(Need.body_kind))
     needs = list(db.session.scalars(stmt.order_by(Need.slug)))
+    themes = {t.id: t for t in db.session.scalars(select(CatalogueTheme))}
     documents = [
         Document(
             key=n.slug,
             title=n.title,
-            theme=_theme_words(n),
+            theme=_theme_words(n, themes),
             body=f"{n.body_kind.short_label} {n.body_kind.label}",
             keywords=tuple(n.keywords or ()),
             situations=tuple(n.situations or ()),
@@ -104,14 +102,20 @@ def _build(revision: str) -> _Cached:
         )
         for n in needs
     ]
-    info = {n.slug: (theme_title(n), n.body_kind_code, n.body_kind.short_label) for n in needs}
+    info = {n.slug: (theme_title(n, themes), n.body_kind_code, _body_label(n)) for n in needs}
     return _Cached(revision, SearchIndex(documents), info)
 
 
-def _theme_words(need: Need) -> str:
+def _theme_words(need: Need, themes: dict[int, CatalogueTheme]) -> str:
     if need.theme is not None:
         return need.theme.title
-    return " ".join(t.title for t in theme_trail(need))
+    return " ".join(t.title for t in theme_trail(need, themes))
+
+
+def _body_label(need: Need) -> str:
+    if need.origin == CATALOGUE and need.body_kind_code == UNMAPPED_KIND:
+        return "organisme non répertorié (voir la fiche)"
+    return need.body_kind.short_label
 
 
 def search_index() -> _Cached:

@@ -33,6 +33,7 @@ from proxiservices.models import (
     Theme,
 )
 from proxiservices.services.catalogue import seed_catalogue
+from proxiservices.services.rows import assign
 
 NATIONAL = "FR"
 
@@ -99,12 +100,7 @@ def _upsert(model: type, key: Mapping[str, Any], values: Mapping[str, Any], repo
     if getattr(row, "edited_at", None) is not None:
         report[f"{name} modifiés à la main, conservés"] += 1
         return row
-    changed = False
-    for field, value in values.items():
-        if getattr(row, field) != value:
-            setattr(row, field, value)
-            changed = True
-    if changed:
+    if assign(row, values):
         report[f"{name} mis à jour"] += 1
     return row
 

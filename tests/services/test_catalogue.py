@@ -35,7 +35,10 @@ def test_the_catalogue_is_loaded_beside_the_curated_tree(seeded):
     assert fiche.body_kind_code == "PREFECTURE"
     assert fiche.theme_id is None
     assert fiche.catalogue_theme.code == "N553"
-    assert fiche.catalogue_theme.parent.title == "Loisirs"
+    assert fiche.catalogue_theme.parent.title == "Chasse et pêche"
+    assert fiche.catalogue_theme.parent.parent.title == "Loisirs"
+    birth = db.session.scalars(select(Need).where(Need.slug == "sp-F1427")).one()
+    assert birth.place == "event"  # a copy comes from the commune of birth
     assert fiche.source_url == "https://www.service-public.fr/particuliers/vosdroits/F2166"
     assert fiche.online_services[0]["url"].startswith("https://")
     assert fiche.online_url == fiche.online_services[0]["url"]
@@ -113,10 +116,11 @@ def test_the_theme_hierarchy_counts_the_fiches_below_each_node(seeded):
     assert sum(entry.fiches for entry in top.children) == total
     loisirs = next(e for e in top.children if e.title == "Loisirs")
     page = theme_page(loisirs.code)
-    chasse = next(e for e in page.children if e.title == "Chasse")
+    sub = next(e for e in page.children if e.title == "Chasse et pêche")
     assert sum(e.fiches for e in page.children) + len(page.fiches) == loisirs.fiches
+    chasse = next(e for e in theme_page(sub.code).children if e.title == "Chasse")
     hunting = theme_page(chasse.code)
-    assert [t.title for t in hunting.trail] == ["Loisirs", "Chasse"]
+    assert [t.title for t in hunting.trail] == ["Loisirs", "Chasse et pêche", "Chasse"]
     assert "Examen du permis de chasse" in [n.title for n in hunting.fiches]
     assert len(hunting.fiches) == chasse.fiches
     assert theme_page("N0") is None

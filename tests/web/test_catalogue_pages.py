@@ -63,7 +63,9 @@ def test_a_catalogue_result_is_an_orientation_for_the_commune(client):
     text = text_of(main_content(html))
     assert "s'adresser à : Préfecture" in text
     assert "Fiche service-public.fr" in text
-    assert "12 novembre 2020" in text and "la version en ligne peut être plus récente" in text
+    assert (
+        "à jour au 5 novembre 2020" in text and "la version en ligne peut être plus récente" in text
+    )
     assert link_to(html, "Lire la fiche à jour sur service-public.fr") == (
         "https://www.service-public.fr/particuliers/vosdroits/F2166"
     )
@@ -88,10 +90,17 @@ def test_a_fiche_with_no_known_office_shows_its_own_words_and_the_help_desks(cli
         in text
     )
     assert "Se faire aider près de chez soi" in text and "France services" in text
+    # The fiche's office is the answer, not an online service that has no counter.
+    assert "s'adresser à : Fédération départementale des chasseurs" in text
+    assert "pas de guichet" not in text
+    hint = client.get("/recherche", query_string={"q": "chasse accompagnée"}).get_data(as_text=True)
+    assert "organisme non répertorié" in hint
     print_page = client.get(
         "/orientation/fiche", query_string={"need": "sp-F15819", "commune": BRUYERES}
     ).get_data(as_text=True)
     assert "https://www.service-public.fr/particuliers/vosdroits/F15819" in print_page
+    assert "Fédération départementale des chasseurs" in print_page
+    assert "la fiche en ligne fait foi" in print_page
 
 
 def test_the_api_describes_a_catalogue_need_and_its_orientation(client):
@@ -112,9 +121,10 @@ def test_the_api_describes_a_catalogue_need_and_its_orientation(client):
 
 def test_the_catalogue_is_browsable_by_its_themes(client, seeded_app):
     html = client.get("/catalogue", query_string={"commune": BRUYERES}).get_data(as_text=True)
-    assert "Licence Ouverte" in html and "12 novembre 2020" in html
+    assert "Licence Ouverte" in html and "5 novembre 2020" in html and "1.199.0" in html
     loisirs = link_to(html, "Loisirs")
     html = client.get(loisirs).get_data(as_text=True)
+    html = client.get(link_to(html, "Chasse et pêche")).get_data(as_text=True)
     chasse = link_to(html, "Chasse")
     html = client.get(chasse).get_data(as_text=True)
     fiche = link_to(html, "Examen du permis de chasse")

@@ -15,6 +15,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from sqlalchemy import select
 
+from proxiservices.domain.catalogue import UNMAPPED_KIND
 from proxiservices.extensions import db
 from proxiservices.models import Need, Theme, UnansweredSearch
 from proxiservices.models.tree import CATALOGUE
@@ -130,7 +131,10 @@ def test_result_shows_title_theme_and_body_kind(client, seeded):
             if need.origin == CATALOGUE
             else ""
         )
-        assert result["hint"] == f"{marker}{theme} – {need.body_kind.short_label}"
+        body = need.body_kind.short_label
+        if need.origin == CATALOGUE and need.body_kind_code == UNMAPPED_KIND:
+            body = "organisme non répertorié (voir la fiche)"
+        assert result["hint"] == f"{marker}{theme} – {body}"
     assert shown["aide-logement"]["hint"] == "Logement – CAF"
     assert any(slug.startswith("sp-") for slug in shown), "fiches are found and marked too"
 
