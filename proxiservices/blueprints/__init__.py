@@ -8,6 +8,7 @@ def register_blueprints(app: Flask) -> None:
     from proxiservices.blueprints.admin import bp as admin
     from proxiservices.blueprints.api import bp as api
     from proxiservices.blueprints.catalogue import bp as catalogue
+    from proxiservices.blueprints.dashboard import bp as dashboard
     from proxiservices.blueprints.directory import bp as directory
     from proxiservices.blueprints.inbox import bp as inbox
     from proxiservices.blueprints.orientation import bp as orientation
@@ -24,4 +25,5 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(inbox)
     app.register_blueprint(search)
     app.register_blueprint(admin)
+    app.register_blueprint(dashboard)
     app.register_blueprint(catalogue)

@@ -8,6 +8,7 @@ from typing import Any
 from flask import Blueprint, abort, jsonify, request
 
 from proxiservices.blueprints.common import orientation_limits, parse_at
+from proxiservices.blueprints.dashboard import record_api_view
 from proxiservices.extensions import csrf
 from proxiservices.models import Body, Need
 from proxiservices.services.catalogue import theme_title
@@ -146,6 +147,7 @@ def orientation():
         answer = orient(need_slug, commune, at, **orientation_limits())
     except OrientationError as error:
         abort(404, str(error))
+    record_api_view(answer)
     return jsonify(
         need=need_json(answer.need),
         commune={"code": answer.commune.insee, "name": answer.commune.name},

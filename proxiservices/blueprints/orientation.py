@@ -11,6 +11,7 @@ from proxiservices.blueprints.common import (
     render_page,
     url_with_commune,
 )
+from proxiservices.blueprints.dashboard import record_result_view
 from proxiservices.extensions import htmx
 from proxiservices.services import tree
 from proxiservices.services.catalogue import fiche_context
@@ -135,6 +136,7 @@ def result():
         path=tree.find_need_path(answer.need),
         fiche=fiche_context(answer.need, current_app.config["SEED_DIR"]),
         title=f"{answer.need.title} – {answer.commune.name}",
+        visit=record_result_view(answer),
     )
 
 

@@ -1,6 +1,7 @@
 """SQLAlchemy models, one module per aggregate."""
 
 from proxiservices.models.accounts import LoginFailure, PasswordResetToken, Referent, User
+from proxiservices.models.activity import ActivityEvent, DashboardShare
 from proxiservices.models.directory import (
     Body,
     BodyKind,
@@ -16,6 +17,7 @@ from proxiservices.models.search import CatalogueRevision, UnansweredSearch
 from proxiservices.models.tree import Answer, CatalogueTheme, Need, Question, Theme
 
 __all__ = [
+    "ActivityEvent",
     "Answer",
     "AppointmentRequest",
     "Body",
@@ -24,6 +26,7 @@ __all__ = [
     "CatalogueTheme",
     "Closure",
     "Commune",
+    "DashboardShare",
     "LoginFailure",
     "Need",
     "OutboxAttempt",

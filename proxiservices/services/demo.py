@@ -38,6 +38,7 @@ def seed_demo(seed_dir: str | Path, at: datetime) -> Report:
             _seed_accounts(_read(seed_dir / "accounts.yaml"), at, report)
         if (seed_dir / "referents.yaml").exists():
             _seed_referents(_read(seed_dir / "referents.yaml"), report)
+        _seed_dashboard_demo(seed_dir, at, report)
         db.session.commit()
     except Exception:
         db.session.rollback()
@@ -115,3 +116,95 @@ def _seed_referents(data: dict[str, Any], report: Report) -> None:
                     changed = True
             if changed:
                 report["référents de démonstration mis à jour"] += 1
+
+
+# --- the elected members' dashboard (issue 6) ----------------------------------------------
+
+DEMO_ELECTED = "demo.elu.cc-bruyeres@example.org"
+DEMO_TERRITORY = "200042000"  # CC Bruyères-Vallons des Vosges
+
+
+def _seed_dashboard_demo(seed_dir: Path, at: datetime, report: Report) -> None:
+    """An élu of the CC Bruyères-Vallons des Vosges and a few hundred anonymous events of
+    the last 90 days, so that the dashboard is not empty; events only on an empty table."""
+    import random
+    from datetime import timedelta
+
+    from proxiservices.domain.hours import PARIS
+    from proxiservices.models import ActivityEvent, Commune, Need, Site
+
+    if db.session.scalars(select(User).where(User.email == DEMO_ELECTED)).first() is None:
+        accounts = seed_dir / "accounts.yaml"
+        password = str(_read(accounts)["password"]) if accounts.exists() else "demo-proxiservices"
+        add_user(
+            email=DEMO_ELECTED,
+            role="elected",
+            password=password,
+            at=at,
+            name="Élu de démonstration (CC Bruyères-Vallons des Vosges)",
+            territory_code=DEMO_TERRITORY,
+        )
+        report["comptes de démonstration créés"] += 1
+    if db.session.scalars(select(ActivityEvent.id).limit(1)).first() is not None:
+        return
+    rng = random.Random(88)
+    communes = list(
+        db.session.scalars(select(Commune.insee).where(Commune.epci_code == DEMO_TERRITORY))
+    )
+    curated = list(db.session.scalars(select(Need).where(Need.origin == "curated")))
+    needs = rng.sample(curated, min(25, len(curated)))
+    desk = db.session.scalars(select(Site).where(Site.slug == "mairie-88078")).first()
+    bodies = list(
+        db.session.scalars(select(Body).where(Body.slug.in_(["caf-vosges", "cpam-vosges"])))
+    )
+    if not communes or not needs or desk is None:
+        return
+    weights = [40 if c == "88078" else rng.randint(1, 8) for c in communes]
+    for _ in range(400):
+        when = at - timedelta(minutes=rng.randrange(90 * 24 * 60))
+        need = rng.choice(needs[:12] if rng.random() < 0.7 else needs)
+        channel = rng.choices(["desk", "public", "api"], [75, 20, 5])[0]
+        db.session.add(
+            ActivityEvent(
+                kind="visit",
+                occurred_at=when,
+                occurred_on=when.astimezone(PARIS).date(),
+                channel=channel,
+                need_id=need.id,
+                theme_id=need.theme_id,
+                body_kind_code=need.body_kind_code,
+                commune_insee=rng.choices(communes, weights)[0],
+                desk_site_id=desk.id if channel == "desk" else None,
+                found_via=rng.choice(["tree", "search"]),
+                outcome=rng.choice(["oriented", "accompanied", "autonomous", "autonomous", None])
+                if channel == "desk"
+                else None,
+            )
+        )
+    steps = [
+        (None, "submitted", 0),
+        ("submitted", "in_progress", 2.5),
+        ("in_progress", "closed", 8),
+    ]
+    for body in bodies:
+        for _ in range(12):
+            sent = at - timedelta(days=rng.randint(12, 85))
+            for before, after, days in steps:
+                elapsed = int(days * 86400 * rng.uniform(0.4, 1.8))
+                when = sent + timedelta(seconds=elapsed)
+                db.session.add(
+                    ActivityEvent(
+                        kind="request",
+                        occurred_at=when,
+                        occurred_on=when.astimezone(PARIS).date(),
+                        need_id=needs[0].id,
+                        theme_id=needs[0].theme_id,
+                        commune_insee=rng.choices(communes, weights)[0],
+                        desk_site_id=desk.id,
+                        body_id=body.id,
+                        from_status=before,
+                        to_status=after,
+                        elapsed_seconds=elapsed,
+                    )
+                )
+    report["événements anonymes de démonstration (tableau de bord)"] += 400 + 36 * len(bodies)

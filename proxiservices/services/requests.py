@@ -26,7 +26,7 @@ from proxiservices.models import (
     Site,
     User,
 )
-from proxiservices.services import notifications
+from proxiservices.services import activity, notifications
 from proxiservices.services.orientation import OrientationAnswer
 
 SUBMIT = "submit"
@@ -275,6 +275,7 @@ def _record(
         comment=comment or None,
     )
     db.session.add(event)
+    activity.record_transition(request, from_status, at)
     return event
 
 

@@ -189,6 +189,20 @@ CASES = [
          method="POST", label="unknown-id"),
     Case("inbox.act", "/partenaire/demandes/{id}/supprimer", partner_side(404, 404, 404),
          method="POST", label="unknown-action"),
+    # The elected members' dashboard (the élu of Bruyères) and its share links.
+    Case("dashboard.index", "/tableau-de-bord", {**logged_in(403), ELECTED: 200, ADMIN: 200}),
+    Case("dashboard.export", "/tableau-de-bord/export/communes.csv",
+         {**logged_in(403), ELECTED: 200, ADMIN: 200}),
+    Case("dashboard.create_share", "/tableau-de-bord/partages",
+         {**logged_in(403), ELECTED: 400, ADMIN: 400}, method="POST",
+         label="without a validity"),
+    Case("dashboard.revoke_share", "/tableau-de-bord/partages/999999/revoquer",
+         {**logged_in(403), ELECTED: 404, ADMIN: 404}, method="POST"),
+    Case("dashboard.shared", "/partage/lien-invente-0123456789", everyone(404)),
+    # A visit's outcome: only the desk that saw it (none has this id).
+    Case("dashboard.visit_outcome", "/visites/999999/issue",
+         {**desk_side(404, 404, 404), ELECTED: 403}, method="POST",
+         data={"outcome": "autonomous"}),
 ]  # fmt: skip
 
 MATRIX = [pytest.param(role, case, id=f"{role}-{case.name}") for case in CASES for role in ROLES]

@@ -24,15 +24,19 @@ from werkzeug.security import check_password_hash
 from proxiservices import create_app
 from proxiservices.domain import lifecycle
 from proxiservices.domain.hours import PARIS
+from proxiservices.domain.statistics import parse_period
 from proxiservices.extensions import db
 from proxiservices.models import (
+    ActivityEvent,
     AppointmentRequest,
+    DashboardShare,
     LoginFailure,
     OutboxMessage,
     PasswordResetToken,
     RequestEvent,
     User,
 )
+from proxiservices.services import activity, dashboard
 from proxiservices.services import requests as service
 from proxiservices.services.directory import get_body
 from proxiservices.services.needs import get_need
@@ -332,6 +336,89 @@ def sample_partner_action(kit, accepted: bool) -> Post:
     )
 
 
+def count_shares(kit) -> int:
+    with kit.app.app_context():
+        count = db.session.scalar(select(func.count(DashboardShare.id)))
+        db.session.remove()
+    return count
+
+
+def sample_create_share(kit, accepted: bool) -> Post:
+    before = count_shares(kit)
+    client, token = fresh_login(kit, kit.users["admin"])
+    return Post(
+        client,
+        token,
+        "/tableau-de-bord/partages",
+        {"jours": "7", "periode": "30j"},
+        accepted=303,
+        refused_check=lambda: count_shares(kit) == before,
+        accepted_check=lambda: count_shares(kit) == before + 1,
+    )
+
+
+def sample_revoke_share(kit, accepted: bool) -> Post:
+    with kit.app.app_context():
+        admin = db.session.get(User, kit.users["admin"].id)
+        share, _token = dashboard.create_share(
+            admin,
+            dashboard.EVERYTHING,
+            parse_period(None, None, None, datetime.now(PARIS).date()),
+            7,
+            datetime.now(PARIS),
+        )
+        share_id = share.id
+        db.session.remove()
+
+    def revoked() -> bool:
+        with kit.app.app_context():
+            at = db.session.get(DashboardShare, share_id).revoked_at
+            db.session.remove()
+        return at is not None
+
+    client, token = fresh_login(kit, kit.users["admin"])
+    return Post(
+        client,
+        token,
+        f"/tableau-de-bord/partages/{share_id}/revoquer",
+        {},
+        accepted=303,
+        refused_check=lambda: not revoked(),
+        accepted_check=revoked,
+    )
+
+
+def sample_visit_outcome(kit, accepted: bool) -> Post:
+    with kit.app.app_context():
+        desk = db.session.get(User, kit.users["desk"].id)
+        visit = activity.record_visit(
+            get_need("aide-logement"),
+            "88078",
+            "desk",
+            datetime.now(PARIS),
+            desk_site_id=desk.site_id,
+        )
+        visit_id = visit.id
+        db.session.remove()
+
+    def outcome() -> str | None:
+        with kit.app.app_context():
+            value = db.session.get(ActivityEvent, visit_id).outcome
+            db.session.remove()
+        return value
+
+    client, token = fresh_login(kit, kit.users["desk"])
+    return Post(
+        client,
+        token,
+        f"/visites/{visit_id}/issue",
+        {"outcome": "autonomous"},
+        accepted=303,
+        refused_check=lambda: outcome() is None,
+        accepted_check=lambda: outcome() == "autonomous",
+    )
+
+
 SAMPLES: dict[str, Callable[[SimpleNamespace, bool], Post]] = {
     "accounts.login": sample_login,
     "accounts.logout": sample_logout,
@@ -341,6 +428,9 @@ SAMPLES: dict[str, Callable[[SimpleNamespace, bool], Post]] = {
     "requests.new": sample_new_request,
     "requests.cancel": sample_cancel,
     "inbox.act": sample_partner_action,
+    "dashboard.create_share": sample_create_share,
+    "dashboard.revoke_share": sample_revoke_share,
+    "dashboard.visit_outcome": sample_visit_outcome,
 }
 
 # How the token is got wrong: (form token, extra headers); None: no csrf_token field.
