@@ -11,10 +11,16 @@ def register_blueprints(app: Flask) -> None:
     from proxiservices.blueprints.dashboard import bp as dashboard
     from proxiservices.blueprints.directory import bp as directory
     from proxiservices.blueprints.inbox import bp as inbox
+    from proxiservices.blueprints.local_info import bp as local_info
+    from proxiservices.blueprints.manage import bp as manage
+    from proxiservices.blueprints.map import bp as map_
+    from proxiservices.blueprints.open_data import bp as open_data
     from proxiservices.blueprints.orientation import bp as orientation
     from proxiservices.blueprints.requests import bp as requests
     from proxiservices.blueprints.search import bp as search
     from proxiservices.blueprints.staff import bp as staff
+    from proxiservices.blueprints.tree_admin import bp as tree_admin
+    from proxiservices.blueprints.upkeep import bp as upkeep
 
     app.register_blueprint(orientation)
     app.register_blueprint(directory)
@@ -27,3 +33,9 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(admin)
     app.register_blueprint(dashboard)
     app.register_blueprint(catalogue)
+    app.register_blueprint(manage)
+    app.register_blueprint(tree_admin)
+    app.register_blueprint(local_info)
+    app.register_blueprint(upkeep)
+    app.register_blueprint(open_data)
+    app.register_blueprint(map_)

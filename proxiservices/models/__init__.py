@@ -15,11 +15,15 @@ from proxiservices.models.outbox import OutboxAttempt, OutboxMessage
 from proxiservices.models.requests import AppointmentRequest, RequestEvent
 from proxiservices.models.search import CatalogueRevision, UnansweredSearch
 from proxiservices.models.tree import Answer, CatalogueTheme, Need, Question, Theme
+from proxiservices.models.upkeep import Alert, Atelier, AuditEntry, ErrorReport, LinkCheck
 
 __all__ = [
     "ActivityEvent",
+    "Alert",
     "Answer",
     "AppointmentRequest",
+    "Atelier",
+    "AuditEntry",
     "Body",
     "BodyKind",
     "CatalogueRevision",
@@ -27,6 +31,8 @@ __all__ = [
     "Closure",
     "Commune",
     "DashboardShare",
+    "ErrorReport",
+    "LinkCheck",
     "LoginFailure",
     "Need",
     "OutboxAttempt",

@@ -114,6 +114,10 @@ class Permanence(db.Model):
     note: Mapped[str | None] = mapped_column(Text)
     source: Mapped[str | None] = mapped_column(String(500))
     verified_on: Mapped[date | None]
+    # Optional validity: a permanence announced for a season only.
+    starts_on: Mapped[date | None]
+    ends_on: Mapped[date | None]
+    edited_at: Mapped[datetime | None]
 
     body: Mapped[Body] = relationship(foreign_keys=[body_id])
     host_site: Mapped[Site] = relationship(foreign_keys=[host_site_id])
