@@ -33,10 +33,11 @@ def seed_command(seed_dir: str | None, demo: bool) -> None:
 
 
 def register_cli(app: Flask) -> None:
-    from proxiservices.commands import outbox, requests, search, users
+    from proxiservices.commands import activity, outbox, requests, search, users
 
     app.cli.add_command(seed_command)
     app.cli.add_command(users.group)
     app.cli.add_command(outbox.group)
     app.cli.add_command(requests.group)
     app.cli.add_command(search.search_eval_command)
+    app.cli.add_command(activity.group)

@@ -173,6 +173,7 @@ def _query_args(scope: service.Scope, period: st.Period) -> dict[str, str]:
 def index():
     scope, period = _scope(), _period(request.args)
     board = service.build_dashboard(scope, period, now(), _reminder_days())
+    shares = service.list_shares(current_user)
     return render_page(
         "dashboard/index.html",
         "dashboard/_dashboard.html",
@@ -181,7 +182,8 @@ def index():
         args=_query_args(scope, period),
         period_labels=st.PERIOD_LABELS,
         territories=service.list_territories() if current_user.role == roles.ADMIN else [],
-        shares=service.list_shares(current_user),
+        shares=shares,
+        share_territories=service.territory_labels({s.territory_code for s in shares}),
         share_days=service.SHARE_DAYS,
         at=now(),
         shared=False,

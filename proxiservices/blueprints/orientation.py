@@ -50,8 +50,9 @@ def home():
 def choose_commune():
     query = request.args.get("q", "")[:100]
     need = request.args.get("need", "")[:120]
+    via = "recherche" if need and request.args.get("via") == "recherche" else None
     results = search_communes(query, limit=15) if query.strip() else []
-    context = dict(query=query, need=need, results=results, title="Commune de l'usager")
+    context = dict(query=query, need=need, via=via, results=results, title="Commune de l'usager")
     if htmx and htmx.target == "commune-results":
         return render_page(
             "orientation/commune.html", "orientation/_commune_results.html", **context

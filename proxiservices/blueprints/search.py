@@ -8,6 +8,7 @@ from flask import Blueprint, redirect, render_template, request, session, url_fo
 
 from proxiservices.blueprints.common import commune_from_request, render_page
 from proxiservices.extensions import htmx
+from proxiservices.models import Commune
 from proxiservices.services import tree
 from proxiservices.services.search import (
     record_unanswered,
@@ -27,13 +28,17 @@ def _query() -> str:
     return " ".join(request.args.get("q", "")[:MAX_QUERY].split())
 
 
-def _remember_unanswered(query: str) -> None:
-    """Keep the search for administrators; keystrokes of one search count once."""
+def _remember_unanswered(query: str, commune: Commune | None) -> None:
+    """Keep the search for administrators and élus (with the resident's commune when one
+    is chosen); keystrokes of one search count once."""
     if len(query) < MIN_RECORDED:
         return
     previous = session.get("unanswered")
     kept = record_unanswered(
-        query, datetime.now(UTC), tuple(previous) if isinstance(previous, list) else None
+        query,
+        datetime.now(UTC),
+        tuple(previous) if isinstance(previous, list) else None,
+        commune_insee=commune.insee if commune else None,
     )
     if kept is not None:
         session["unanswered"] = list(kept)
@@ -43,15 +48,16 @@ def _remember_unanswered(query: str) -> None:
 def results():
     query = _query()
     found = search_needs(query, PAGE_RESULTS) if query else []
+    commune = commune_from_request()
     close, themes = [], []
     if query and not found:
-        _remember_unanswered(query)
+        _remember_unanswered(query, commune)
         close = spelling_suggestions(query)
         themes = tree.list_themes()
     return render_page(
         "search/results.html",
         "search/_results.html",
-        commune=commune_from_request(),
+        commune=commune,
         query=query,
         results=found,
         close_spellings=close,
@@ -69,11 +75,12 @@ def suggestions():
             url_for("search.results", q=query or None, commune=request.args.get("commune") or None)
         )
     found = search_needs(query, TYPING_RESULTS, typing=True) if query else []
+    commune = commune_from_request()
     if query and not found:
-        _remember_unanswered(query)
+        _remember_unanswered(query, commune)
     return render_template(
         "search/_suggestions.html",
-        commune=commune_from_request(),
+        commune=commune,
         query=query,
         results=found,
     )

@@ -84,6 +84,39 @@ class Period:
         return Period(self.kind, end - timedelta(days=self.days - 1), end)
 
 
+@dataclass(frozen=True)
+class Cover:
+    """A period as whole months plus the loose days at its edges: what to read from the
+    monthly and the daily counts so that every day is counted once."""
+
+    months: tuple[date, ...]  # first days of the whole months inside the period
+    days: tuple[tuple[date, date], ...]  # ranges of days outside them, both ends included
+
+
+def cover(start: date, end: date) -> Cover:
+    if end < start:
+        return Cover((), ())
+    first = start if start.day == 1 else _add_months(start.replace(day=1), 1)
+    months = []
+    month = first
+    while _add_months(month, 1) - timedelta(days=1) <= end:
+        months.append(month)
+        month = _add_months(month, 1)
+    if not months:
+        return Cover((), ((start, end),))
+    days = []
+    if start < months[0]:
+        days.append((start, months[0] - timedelta(days=1)))
+    after = _add_months(months[-1], 1)
+    if after <= end:
+        days.append((after, end))
+    return Cover(tuple(months), tuple(days))
+
+
+def month_start(day: date) -> date:
+    return day.replace(day=1)
+
+
 def _add_months(day: date, months: int) -> date:
     index = day.year * 12 + day.month - 1 + months
     return date(index // 12, index % 12 + 1, 1)

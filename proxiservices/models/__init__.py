@@ -1,7 +1,7 @@
 """SQLAlchemy models, one module per aggregate."""
 
 from proxiservices.models.accounts import LoginFailure, PasswordResetToken, Referent, User
-from proxiservices.models.activity import ActivityEvent, DashboardShare
+from proxiservices.models.activity import ActivityCount, ActivityEvent, DashboardShare
 from proxiservices.models.directory import (
     Body,
     BodyKind,
@@ -18,6 +18,7 @@ from proxiservices.models.tree import Answer, CatalogueTheme, Need, Question, Th
 from proxiservices.models.upkeep import Alert, Atelier, AuditEntry, ErrorReport, LinkCheck
 
 __all__ = [
+    "ActivityCount",
     "ActivityEvent",
     "Alert",
     "Answer",

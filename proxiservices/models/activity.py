@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Date, ForeignKey, Index, String
+from sqlalchemy import Date, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from proxiservices.extensions import db
@@ -65,6 +65,35 @@ class ActivityEvent(db.Model):
     from_status: Mapped[str | None] = mapped_column(String(20))
     to_status: Mapped[str | None] = mapped_column(String(20))
     elapsed_seconds: Mapped[int | None]
+
+
+DAY = "day"
+MONTH = "month"
+ALL_AREAS = "*"
+
+
+class ActivityCount(db.Model):
+    """Visits counted per Paris day and per month, for a commune, its EPCI, its département
+    and everywhere ("*"): the dashboard reads a year of a département from a few thousand
+    of these instead of scanning the events. Kept in step with the events on every write
+    (`services.activity`); `flask activity rebuild-counts` recomputes them from the events.
+
+    `key` says what is counted: "desk" (desk visits), "channel:<channel>" (all visits),
+    "need:<theme id or ->:<need id or ->" and "outcome:<outcome or ->" (desk visits)."""
+
+    __tablename__ = "activity_count"
+    __table_args__ = (
+        UniqueConstraint("area_code", "grain", "day", "key"),
+        Index("ix_activity_count_key", "grain", "key", "day"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    grain: Mapped[str] = mapped_column(String(5))  # day | month
+    # The day, or the first day of the month.
+    day: Mapped[date] = mapped_column(Date)
+    area_code: Mapped[str] = mapped_column(String(12))
+    key: Mapped[str] = mapped_column(String(60))
+    n: Mapped[int] = mapped_column(default=0)
 
 
 class DashboardShare(db.Model):

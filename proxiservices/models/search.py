@@ -33,3 +33,5 @@ class UnansweredSearch(db.Model):
     # The folded words, to count the same query typed differently as one.
     folded: Mapped[str] = mapped_column(String(200), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    # The resident's commune when one was chosen: élus see their territory's searches.
+    commune_insee: Mapped[str | None] = mapped_column(String(5))

@@ -1,21 +1,31 @@
 """Recording the anonymous activity events: orientation results shown, request transitions,
-and the outcome a receptionist gives to a visit. One INSERT each, never a name or free text."""
+and the outcome a receptionist gives to a visit; never a name or free text.
+
+Each visit also moves the daily and monthly counts (`ActivityCount`) of its commune, EPCI,
+département and of everywhere, in the same transaction: the dashboard reads those."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Iterable
+from datetime import date, datetime
+
+from sqlalchemy import String, cast, delete, func, insert, literal, literal_column, select
 
 from proxiservices.domain.hours import PARIS
 from proxiservices.extensions import db
-from proxiservices.models import AppointmentRequest, Need, User
+from proxiservices.models import AppointmentRequest, Commune, Need, User
 from proxiservices.models.activity import (
+    ALL_AREAS,
     API,
+    DAY,
     DESK,
+    MONTH,
     PUBLIC,
     REQUEST,
     SEARCH,
     TREE,
     VISIT,
+    ActivityCount,
     ActivityEvent,
 )
 
@@ -40,6 +50,7 @@ def record_visit(
     *,
     desk_site_id: int | None = None,
     found_via: str = TREE,
+    outcome: str | None = None,
     commit: bool = True,
 ) -> ActivityEvent:
     """Count one orientation result shown. With commit=False the row is only flushed (its
@@ -58,8 +69,10 @@ def record_visit(
         commune_insee=commune_insee,
         desk_site_id=desk_site_id if channel == DESK else None,
         found_via=found_via,
+        outcome=outcome if channel == DESK else None,
     )
     db.session.add(event)
+    _add_counts(event.occurred_on, commune_insee, visit_keys(event), 1)
     if commit:
         db.session.commit()
     else:
@@ -105,6 +118,124 @@ def set_outcome(actor: User, event_id: int, outcome: str) -> ActivityEvent:
     event = get_desk_visit(actor, event_id)
     if event is None:
         raise LookupError("Visite introuvable.")
-    event.outcome = outcome
+    if event.outcome != outcome:
+        _add_counts(event.occurred_on, event.commune_insee, [outcome_key(event.outcome)], -1)
+        _add_counts(event.occurred_on, event.commune_insee, [outcome_key(outcome)], 1)
+        event.outcome = outcome
     db.session.commit()
     return event
+
+
+# --- the counts the dashboard reads --------------------------------------------------------
+
+DESK_KEY = "desk"
+
+
+def channel_key(channel: str | None) -> str:
+    return f"channel:{channel or '-'}"
+
+
+def need_key(theme_id: int | None, need_id: int | None) -> str:
+    return f"need:{'-' if theme_id is None else theme_id}:{'-' if need_id is None else need_id}"
+
+
+def outcome_key(outcome: str | None) -> str:
+    return f"outcome:{outcome or '-'}"
+
+
+def visit_keys(event: ActivityEvent) -> list[str]:
+    keys = [channel_key(event.channel)]
+    if event.channel == DESK:
+        keys += [DESK_KEY, need_key(event.theme_id, event.need_id), outcome_key(event.outcome)]
+    return keys
+
+
+def _upsert(rows: list[dict]):
+    table = ActivityCount.__table__
+    if db.session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert
+    stmt = dialect_insert(table).values(rows)
+    return stmt.on_conflict_do_update(
+        index_elements=["area_code", "grain", "day", "key"],
+        set_={"n": table.c.n + stmt.excluded.n},
+    )
+
+
+def _add_counts(day: date, commune_insee: str, keys: Iterable[str], delta: int) -> None:
+    """Move the counts of one event, in a fixed order (two writers never deadlock)."""
+    epci, departement = db.session.execute(
+        select(Commune.epci_code, Commune.departement_code).where(Commune.insee == commune_insee)
+    ).one_or_none() or (None, None)
+    areas = [a for a in (commune_insee, epci, departement, ALL_AREAS) if a]
+    rows = [
+        {"area_code": area, "grain": grain, "day": start, "key": key, "n": delta}
+        for area in sorted(areas)
+        for grain, start in ((DAY, day), (MONTH, day.replace(day=1)))
+        for key in sorted(set(keys))
+    ]
+    db.session.execute(_upsert(rows))
+
+
+def _month_of(column):
+    if db.session.get_bind().dialect.name == "postgresql":
+        return cast(func.date_trunc(literal_column("'month'"), column), ActivityCount.day.type)
+    return func.date(column, literal_column("'start of month'"))
+
+
+def rebuild_counts() -> int:
+    """Recompute every count from the events (after a bulk load, or to check the counts
+    kept on write); returns the number of count rows. The caller commits."""
+    db.session.execute(delete(ActivityCount))
+    e = ActivityEvent
+    columns = ["grain", "day", "area_code", "key", "n"]
+    visits = e.kind == VISIT
+    desk = visits & (e.channel == DESK)
+    per_commune = [
+        (literal(DESK_KEY), desk, []),
+        (literal("channel:") + func.coalesce(e.channel, "-"), visits, [e.channel]),
+        (
+            literal("need:")
+            + func.coalesce(cast(e.theme_id, String), "-")
+            + literal(":")
+            + func.coalesce(cast(e.need_id, String), "-"),
+            desk,
+            [e.theme_id, e.need_id],
+        ),
+        (literal("outcome:") + func.coalesce(e.outcome, "-"), desk, [e.outcome]),
+    ]
+    # 1. Days of each commune, from the events.
+    for key, where, group in per_commune:
+        db.session.execute(
+            insert(ActivityCount).from_select(
+                columns,
+                select(literal(DAY), e.occurred_on, e.commune_insee, key, func.count())
+                .where(where)
+                .group_by(e.occurred_on, e.commune_insee, *group),
+            )
+        )
+    # 2. Days of each EPCI, département and everywhere, from the communes' days.
+    c = ActivityCount
+    for area in (Commune.epci_code, Commune.departement_code, None):
+        select_area = literal(ALL_AREAS) if area is None else area
+        stmt = (
+            select(literal(DAY), c.day, select_area, c.key, func.sum(c.n))
+            .join(Commune, Commune.insee == c.area_code)
+            .where(c.grain == DAY)
+            .group_by(c.day, c.key)
+        )
+        if area is not None:
+            stmt = stmt.where(area.is_not(None)).group_by(area)
+        db.session.execute(insert(ActivityCount).from_select(columns, stmt))
+    # 3. Months, from the days.
+    month = _month_of(c.day)
+    db.session.execute(
+        insert(ActivityCount).from_select(
+            columns,
+            select(literal(MONTH), month, c.area_code, c.key, func.sum(c.n))
+            .where(c.grain == DAY)
+            .group_by(month, c.area_code, c.key),
+        )
+    )
+    return db.session.scalar(select(func.count()).select_from(ActivityCount)) or 0

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import and_, case, func, select, true
+from sqlalchemy import and_, case, func, or_, select, true
 
 from proxiservices.domain import lifecycle, roles
 from proxiservices.domain import statistics as st
@@ -30,8 +30,18 @@ from proxiservices.models import (
     UnansweredSearch,
     User,
 )
-from proxiservices.models.activity import API, DESK, PUBLIC, REQUEST, VISIT, ActivityEvent
-from proxiservices.services.activity import OUTCOMES
+from proxiservices.models.activity import (
+    ALL_AREAS,
+    API,
+    DAY,
+    DESK,
+    MONTH,
+    PUBLIC,
+    REQUEST,
+    ActivityCount,
+    ActivityEvent,
+)
+from proxiservices.services.activity import DESK_KEY, OUTCOMES
 from proxiservices.services.search import AGGREGATE_MINIMUM, UNANSWERED_DAYS
 
 ALL = "all"
@@ -85,9 +95,9 @@ class Scope:
         return self.code or "tout"
 
     @property
-    def shows_searches(self) -> bool:
-        """Searches that found nothing carry no commune: only whole-area scopes see them."""
-        return self.kind in (ALL, DEPARTEMENT)
+    def area_code(self) -> str:
+        """Its code in the visit counts."""
+        return self.code or ALL_AREAS
 
 
 EVERYTHING = Scope(None, ALL, "Tout le territoire")
@@ -245,60 +255,62 @@ def _utc_bounds(period: st.Period) -> tuple[datetime, datetime]:
     return start, end
 
 
+def _in_period(period: st.Period):
+    """The visit counts of a period: its whole months, then its loose days."""
+    cover = st.cover(period.start, period.end)
+    parts = [
+        and_(ActivityCount.grain == DAY, ActivityCount.day.between(first, last))
+        for first, last in cover.days
+    ]
+    if cover.months:
+        parts.append(and_(ActivityCount.grain == MONTH, ActivityCount.day.in_(cover.months)))
+    return or_(*parts)
+
+
 def _two_periods(period: st.Period, previous: st.Period):
-    """Sums of the current and previous period in one scan, and the WHERE of both."""
-    current = func.sum(case((ActivityEvent.occurred_on >= period.start, 1), else_=0))
-    before = func.sum(case((ActivityEvent.occurred_on < period.start, 1), else_=0))
-    where = and_(
-        ActivityEvent.occurred_on >= previous.start, ActivityEvent.occurred_on <= period.end
-    )
-    return current, before, where
+    """Sums of the current and previous period in one scan of the counts, and its WHERE."""
+    current = func.sum(case((ActivityCount.day >= period.start, ActivityCount.n), else_=0))
+    before = func.sum(case((ActivityCount.day < period.start, ActivityCount.n), else_=0))
+    return current, before, or_(_in_period(period), _in_period(previous))
+
+
+def _parse_id(text: str) -> int | None:
+    return None if text == "-" else int(text)
 
 
 def build_dashboard(
     scope: Scope, period: st.Period, at: datetime, reminder_days: tuple[int, ...]
 ) -> Dashboard:
-    """Every figure of the dashboard, small counts hidden; a constant number of queries."""
+    """Every figure of the dashboard, small counts hidden; a constant number of queries.
+    Visits are read from the daily and monthly counts, requests from their events."""
     previous = period.previous()
     current, before, in_periods = _two_periods(period, previous)
-    visits = and_(
-        ActivityEvent.kind == VISIT, in_periods, _in_scope(ActivityEvent.commune_insee, scope)
-    )
-    # 1. Visits by theme, need, channel and outcome, both periods: one scan.
+    # 1. Visits by channel, and desk visits by theme, need and outcome, both periods.
     grouped = db.session.execute(
-        select(
-            ActivityEvent.theme_id,
-            ActivityEvent.need_id,
-            ActivityEvent.channel,
-            ActivityEvent.outcome,
-            current,
-            before,
-        )
-        .where(visits)
-        .group_by(
-            ActivityEvent.theme_id,
-            ActivityEvent.need_id,
-            ActivityEvent.channel,
-            ActivityEvent.outcome,
-        )
+        select(ActivityCount.key, current, before)
+        .where(ActivityCount.area_code == scope.area_code, in_periods)
+        .group_by(ActivityCount.key)
     ).all()
     tables: dict[str, Table] = {}
     by_theme: dict[int | None, list[int]] = defaultdict(lambda: [0, 0])
     by_need: dict[tuple[int | None, int | None], list[int]] = defaultdict(lambda: [0, 0])
     by_channel: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     by_outcome: dict[str | None, list[int]] = defaultdict(lambda: [0, 0])
-    for theme_id, need_id, channel, outcome, now, then in grouped:
-        by_channel[channel][0] += now
-        by_channel[channel][1] += then
-        if channel != DESK:
-            continue
-        for target, key in (
-            (by_theme, theme_id),
-            (by_need, (theme_id, need_id)),
-            (by_outcome, outcome),
-        ):
-            target[key][0] += now
-            target[key][1] += then
+    for key, now, then in grouped:
+        kind, _, rest = key.partition(":")
+        if kind == "channel":
+            by_channel[rest][0] += now
+            by_channel[rest][1] += then
+        elif kind == "outcome":
+            outcome = None if rest == "-" else rest
+            by_outcome[outcome][0] += now
+            by_outcome[outcome][1] += then
+        elif kind == "need":
+            theme_text, _, need_text = rest.partition(":")
+            theme_id, need_id = _parse_id(theme_text), _parse_id(need_text)
+            for target, target_key in ((by_theme, theme_id), (by_need, (theme_id, need_id))):
+                target[target_key][0] += now
+                target[target_key][1] += then
 
     # 2. Labels of the themes and needs met (one query each, whatever the data size).
     need_titles = dict(
@@ -328,15 +340,17 @@ def build_dashboard(
     tables["besoins"] = _needs_table(themes, by_need, need_titles, theme_label, hidden_themes)
 
     # 3. By commune (the resident's), both periods.
-    tables["communes"] = _communes_table(scope, current, before, visits)
+    tables["communes"] = _communes_table(scope, current, before, in_periods)
 
     # 4. Trend: desk visits per Paris day of the period, summed into weeks or months.
     daily = dict(
         db.session.execute(
-            select(ActivityEvent.occurred_on, func.count())
-            .where(visits, ActivityEvent.channel == DESK)
-            .where(ActivityEvent.occurred_on >= period.start)
-            .group_by(ActivityEvent.occurred_on)
+            select(ActivityCount.day, ActivityCount.n).where(
+                ActivityCount.area_code == scope.area_code,
+                ActivityCount.grain == DAY,
+                ActivityCount.key == DESK_KEY,
+                ActivityCount.day.between(period.start, period.end),
+            )
         ).all()
     )
     buckets = st.trend_buckets(period)
@@ -380,9 +394,8 @@ def build_dashboard(
     # 7. Requests per partner body.
     tables["organismes"] = _bodies_table(scope, period, at, reminder_days)
 
-    # 8. Searches without an answer (no commune known: whole-area scopes only).
-    if scope.shows_searches:
-        tables["recherches"] = _searches_table(period)
+    # 8. Searches without an answer, made for a resident of the territory.
+    tables["recherches"] = _searches_table(scope, period)
 
     desk_total = tables["themes"].total.cells[0]
     theme_items = [
@@ -445,12 +458,16 @@ def _needs_table(themes, by_need, need_titles, theme_label, hidden_themes) -> Ta
     return table
 
 
-def _communes_table(scope: Scope, current, before, visits) -> Table:
+def _communes_table(scope: Scope, current, before, in_periods) -> Table:
     rows = db.session.execute(
-        select(ActivityEvent.commune_insee, Commune.name, current, before)
-        .join(Commune, Commune.insee == ActivityEvent.commune_insee)
-        .where(visits, ActivityEvent.channel == DESK)
-        .group_by(ActivityEvent.commune_insee, Commune.name)
+        select(ActivityCount.area_code, Commune.name, current, before)
+        .join(Commune, Commune.insee == ActivityCount.area_code)
+        .where(
+            ActivityCount.key == DESK_KEY,
+            in_periods,
+            _in_scope(ActivityCount.area_code, scope),
+        )
+        .group_by(ActivityCount.area_code, Commune.name)
     ).all()
     counts = {insee: (name, now, then) for insee, name, now, then in rows}
     if scope.kind in (COMMUNE, EPCI):
@@ -594,9 +611,11 @@ def _bodies_table(
     return table
 
 
-def _searches_table(period: st.Period) -> Table:
+def _searches_table(scope: Scope, period: st.Period) -> Table:
     start, end = _utc_bounds(period)
     within = and_(UnansweredSearch.created_at >= start, UnansweredSearch.created_at < end)
+    if scope.kind != ALL:
+        within = and_(within, _in_scope(UnansweredSearch.commune_insee, scope))
     times = func.count()
     top = db.session.execute(
         select(UnansweredSearch.folded, times)
@@ -616,6 +635,11 @@ def _searches_table(period: st.Period) -> Table:
         note=(
             f"Seules les recherches faites au moins {AGGREGATE_MINIMUM} fois sont citées ; "
             f"elles sont effacées après {UNANSWERED_DAYS} jours."
+            + (
+                ""
+                if scope.kind == ALL
+                else " Ne sont comptées que celles faites après le choix de la commune de l'usager."
+            )
         ),
     )
     return table
@@ -714,6 +738,22 @@ def list_shares(actor: User) -> list[DashboardShare]:
     if actor.role != roles.ADMIN:
         stmt = stmt.where(DashboardShare.created_by_id == actor.id)
     return list(db.session.scalars(stmt))
+
+
+def territory_labels(codes: set[str | None]) -> dict[str | None, str]:
+    """Readable names of the territories of share links: two queries, however many links."""
+    wanted = {c for c in codes if c}
+    labels: dict[str | None, str] = {None: EVERYTHING.name}
+    if wanted:
+        for insee, name in db.session.execute(
+            select(Commune.insee, Commune.name).where(Commune.insee.in_(wanted))
+        ):
+            labels[insee] = f"Commune de {name}"
+        for code, name in db.session.execute(
+            select(Territory.code, Territory.name).where(Territory.code.in_(wanted))
+        ):
+            labels.setdefault(code, name)
+    return labels
 
 
 def revoke_share(actor: User, share_id: int, at: datetime) -> DashboardShare:

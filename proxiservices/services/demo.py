@@ -167,12 +167,19 @@ def _seed_dashboard_demo(seed_dir: Path, at: datetime, report: Report) -> None:
         channel = rng.choices(["desk", "public", "api"], [75, 20, 5])[0]
         commune = rng.choices(communes, weights)[0]
         found_via = rng.choice(["tree", "search"])
-        visit = record_visit(
-            need, commune, channel, when, desk_site_id=desk.id, found_via=found_via, commit=False
-        )
+        outcome = None
         if channel == "desk":
-            outcomes = ["oriented", "accompanied", "autonomous", "autonomous", None]
-            visit.outcome = rng.choice(outcomes)
+            outcome = rng.choice(["oriented", "accompanied", "autonomous", "autonomous", None])
+        record_visit(
+            need,
+            commune,
+            channel,
+            when,
+            desk_site_id=desk.id,
+            found_via=found_via,
+            outcome=outcome,
+            commit=False,
+        )
     steps = [
         (None, "submitted", 0),
         ("submitted", "in_progress", 2.5),

@@ -165,7 +165,13 @@ def strip_personal(query: str) -> str:
     return " ".join(text.split())[:200]
 
 
-def record_unanswered(query: str, now: datetime, previous: tuple[int, str] | None = None):
+def record_unanswered(
+    query: str,
+    now: datetime,
+    previous: tuple[int, str] | None = None,
+    *,
+    commune_insee: str | None = None,
+):
     """Keep a search that found nothing; `previous` is the last one recorded for the same
     browser, which this one replaces when it is the same search typed further. Returns
     (id, folded) to remember for the next keystroke, or None when nothing was kept."""
@@ -183,9 +189,10 @@ def record_unanswered(query: str, now: datetime, previous: tuple[int, str] | Non
             and now - row.created_at < timedelta(minutes=MERGE_MINUTES)
         ):
             row.text, row.folded, row.created_at = text, folded, now
+            row.commune_insee = commune_insee
             db.session.commit()
             return row.id, folded
-    row = UnansweredSearch(text=text, folded=folded, created_at=now)
+    row = UnansweredSearch(text=text, folded=folded, created_at=now, commune_insee=commune_insee)
     db.session.add(row)
     db.session.commit()
     return row.id, folded

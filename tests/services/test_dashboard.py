@@ -13,7 +13,16 @@ from sqlalchemy import delete, select
 from proxiservices.domain import statistics as st
 from proxiservices.domain.hours import PARIS
 from proxiservices.extensions import db
-from proxiservices.models import ActivityEvent, Body, DashboardShare, Need, User
+from proxiservices.models import (
+    ActivityCount,
+    ActivityEvent,
+    Body,
+    DashboardShare,
+    Need,
+    UnansweredSearch,
+    User,
+)
+from proxiservices.services import activity
 from proxiservices.services import dashboard as service
 from tests.plugins.accounts import make_user
 
@@ -29,6 +38,8 @@ def world(workspace):
     """Events written as the application writes them, on days chosen for the sums below."""
     with workspace.app_context():
         db.session.execute(delete(ActivityEvent))
+        db.session.execute(delete(ActivityCount))
+        db.session.execute(delete(UnansweredSearch))
         needs = {
             n.slug: n
             for n in db.session.scalars(
@@ -103,9 +114,28 @@ def world(workspace):
         for _ in range(2):
             transition(march, "cpam-vosges", None, "submitted")
         transition(march, "caf-vosges", None, "submitted", commune=EPINAL)
+        # Searches without an answer: 6 for residents of Bruyères, 5 of Épinal, 2 unknown.
+        for text, commune, times in (
+            ("permis peche", BRUYERES, 6),
+            ("papillon chasse", EPINAL, 5),
+            ("bateau permis", None, 2),
+        ):
+            for _ in range(times):
+                db.session.add(
+                    UnansweredSearch(
+                        text=text,
+                        folded=text,
+                        commune_insee=commune,
+                        created_at=datetime.combine(march, time(11), PARIS),
+                    )
+                )
+        # Written as rows, as a bulk load would: the counts are recomputed from them.
+        activity.rebuild_counts()
         db.session.commit()
         yield workspace
         db.session.execute(delete(ActivityEvent))
+        db.session.execute(delete(ActivityCount))
+        db.session.execute(delete(UnansweredSearch))
         db.session.commit()
 
 
@@ -164,10 +194,20 @@ def test_an_elected_member_of_one_epci_sees_nothing_of_another(world):
         assert theirs.desk_visits.text == "8"
         assert texts(theirs.tables["issues"])["Autonome"][0] == "8"
         assert texts(theirs.tables["organismes"])["Total"][0] == "< 5"
-        assert "recherches" not in ours.tables and "recherches" not in theirs.tables
-        # The whole département adds both.
+        # Searches without an answer: those made for residents of the territory only.
+        assert texts(ours.tables["recherches"]) == {
+            "permis peche": ["6"],
+            "Total": ["6"],
+        }
+        assert texts(theirs.tables["recherches"]) == {
+            "papillon chasse": ["5"],
+            "Total": ["5"],
+        }
+        # The whole département adds both; everything adds those without a commune.
         assert board("88").desk_visits.text == "27"
-        assert "recherches" in board("88").tables
+        assert texts(board("88").tables["recherches"])["Total"] == ["11"]
+        everything = service.build_dashboard(service.EVERYTHING, MARCH, AT, (3, 10))
+        assert texts(everything.tables["recherches"])["Total"] == ["13"]
 
 
 def test_outcomes_and_the_share_of_autonomous_residents(world):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 
@@ -183,3 +183,57 @@ def test_bars_scale_to_a_round_maximum_and_hidden_bars_are_empty():
     columns = st.columns([("a", 10, "10"), ("b", 5, "5")], width=400, height=200)
     assert columns.bars[0].height == pytest.approx(2 * columns.bars[1].height, abs=0.2)
     assert columns.bars[0].y + columns.bars[0].height == pytest.approx(columns.baseline)
+
+
+# --- reading a period from monthly and daily counts ----------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "months", "days"),
+    [
+        ("2025-03-01", "2025-03-31", ["2025-03-01"], []),
+        ("2025-03-02", "2025-03-31", [], [("2025-03-02", "2025-03-31")]),
+        ("2025-03-10", "2025-03-20", [], [("2025-03-10", "2025-03-20")]),
+        (
+            "2024-11-23",
+            "2025-11-22",
+            [f"{y}-{m:02d}-01" for y, m in [(2024, 12), *((2025, m) for m in range(1, 11))]],
+            [("2024-11-23", "2024-11-30"), ("2025-11-01", "2025-11-22")],
+        ),
+        ("2024-02-01", "2024-02-29", ["2024-02-01"], []),  # leap February
+        (
+            "2024-01-15",
+            "2024-03-14",
+            ["2024-02-01"],
+            [("2024-01-15", "2024-01-31"), ("2024-03-01", "2024-03-14")],
+        ),
+        ("2025-03-05", "2025-03-04", [], []),
+    ],
+)
+def test_cover_counts_every_day_once(start, end, months, days):
+    d = date.fromisoformat
+    got = st.cover(d(start), d(end))
+    assert got.months == tuple(d(m) for m in months)
+    assert got.days == tuple((d(a), d(b)) for a, b in days)
+
+
+def test_cover_of_any_period_adds_up_to_its_days():
+    first = date(2023, 12, 20)
+    for offset in range(0, 70, 3):
+        for length in (1, 15, 31, 45, 100, 365, 400):
+            start = first + timedelta(days=offset)
+            end = start + timedelta(days=length - 1)
+            got = st.cover(start, end)
+            covered = set()
+            for month in got.months:
+                day = month
+                while day.month == month.month:
+                    covered.add(day)
+                    day += timedelta(days=1)
+            for a, b in got.days:
+                covered.update(a + timedelta(days=i) for i in range((b - a).days + 1))
+            total = sum((b - a).days + 1 for a, b in got.days) + sum(
+                (st._add_months(m, 1) - m).days for m in got.months
+            )
+            assert total == length == len(covered)
+            assert min(covered) == start and max(covered) == end

@@ -11,7 +11,7 @@ from sqlalchemy import delete, func, select
 
 from proxiservices.domain.hours import PARIS
 from proxiservices.extensions import db
-from proxiservices.models import ActivityEvent, DashboardShare, User
+from proxiservices.models import ActivityCount, ActivityEvent, DashboardShare, User
 from proxiservices.services import activity
 from proxiservices.services import dashboard as service
 from proxiservices.services.needs import get_need
@@ -38,8 +38,7 @@ def add_visits(app, commune: str, count: int, outcome: str | None = None) -> Non
     with app.app_context():
         need = get_need("aide-logement")
         for _ in range(count):
-            event = activity.record_visit(need, commune, "desk", datetime.now(PARIS))
-            event.outcome = outcome
+            activity.record_visit(need, commune, "desk", datetime.now(PARIS), outcome=outcome)
         db.session.commit()
 
 
@@ -53,6 +52,7 @@ def count_events(app, **where) -> int:
 def clean(workspace):
     with workspace.app_context():
         db.session.execute(delete(ActivityEvent))
+        db.session.execute(delete(ActivityCount))
         db.session.commit()
     return workspace
 
@@ -183,6 +183,8 @@ def test_share_link_is_read_only_and_can_be_revoked(clean, people):
             select(DashboardShare.id).order_by(DashboardShare.id.desc())
         ).first()
     listing = client.get("/tableau-de-bord")
+    # The élu's links are listed by the territory's name, not its SIREN.
+    assert "CC Bruyères-Vallons des Vosges – du" in text_of(listing.text)
     revoked = client.post(
         f"/tableau-de-bord/partages/{share_id}/revoquer",
         data={"csrf_token": csrf_in(listing.text)},

@@ -144,7 +144,7 @@ def test_result_links_go_to_the_orientation_with_a_commune(client):
     assert results
     for result in results:
         slug = slug_of(result["href"])
-        assert result["href"] == f"/orientation?need={slug}&commune={DOCELLES}"
+        assert result["href"] == f"/orientation?need={slug}&commune={DOCELLES}&via=recherche"
     assert client.get(results[0]["href"]).status_code == 200
 
 
@@ -152,7 +152,7 @@ def test_result_links_ask_for_the_commune_without_one(client):
     results = results_of(search_page(client, "aide au logement"))
     assert results
     for result in results:
-        assert result["href"] == f"/commune?need={slug_of(result['href'])}"
+        assert result["href"] == f"/commune?need={slug_of(result['href'])}&via=recherche"
     first = client.get(results[0]["href"])
     assert first.status_code == 200
     assert "commune" in text_of(main_content(first.get_data(as_text=True))).lower()
@@ -162,7 +162,7 @@ def test_result_links_use_the_remembered_commune(seeded_app):
     client = seeded_app.test_client()
     client.get(f"/themes?commune={DOCELLES}")
     results = results_of(search_page(client, "aide au logement"))
-    assert results[0]["href"].endswith(f"&commune={DOCELLES}")
+    assert results[0]["href"].endswith(f"&commune={DOCELLES}&via=recherche")
 
 
 # -- walk-in queries --------------------------------------------------------------------
@@ -249,7 +249,7 @@ def test_suggestions_are_a_listbox_of_options(client):
     assert len(set(ids)) == len(ids)
     for option in options:
         href = html.unescape(option["data-href"])
-        assert href == f"/orientation?need={slug_of(href)}&commune={DOCELLES}"
+        assert href == f"/orientation?need={slug_of(href)}&commune={DOCELLES}&via=recherche"
     assert slug_of(html.unescape(options[0]["data-href"])).startswith("carte-grise")
 
 
@@ -414,6 +414,13 @@ def test_searches_older_than_ninety_days_are_purged(workspace):
 
 
 # -- administration ---------------------------------------------------------------------
+
+
+def test_unanswered_search_keeps_the_residents_commune(workspace):
+    client = workspace.test_client()
+    search_page(client, "vrombiflux", commune=DOCELLES)
+    search_page(workspace.test_client(), "vrombiflux")
+    assert [r.commune_insee for r in unanswered_rows(workspace, "vrombiflux")] == [DOCELLES, None]
 
 
 def test_unanswered_aggregates_show_only_frequent_searches(workspace, client_as):
@@ -595,3 +602,15 @@ def test_a_nul_byte_is_a_clear_400(workspace, url):
     response = workspace.test_client().get(url, headers={"HX-Request": "true"})
     assert response.status_code == 400
     assert "caractère invalide" in response.get_data(as_text=True)
+
+
+def test_a_need_found_by_search_keeps_it_through_the_commune_choice(client):
+    """Without a commune yet, the result goes through the commune choice and still says
+    that search found it, so the figures count it as found by search."""
+    page = client.get("/commune?q=Docelles&need=aide-logement&via=recherche")
+    assert page.status_code == 200
+    assert f"/orientation?need=aide-logement&amp;commune={DOCELLES}&amp;via=recherche" in (
+        page.get_data(as_text=True)
+    )
+    plain = client.get("/commune?q=Docelles&need=aide-logement").get_data(as_text=True)
+    assert "via=" not in plain
