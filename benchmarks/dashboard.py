@@ -214,6 +214,9 @@ def main() -> None:
     parser.add_argument("--database-url", help="PostgreSQL server (a scratch database is made)")
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument(
+        "--keep", action="store_true", help="keep the scratch database (to explain queries)"
+    )
     options = parser.parse_args()
     url, drop = scratch(options.database_url)
     try:
@@ -238,7 +241,10 @@ def main() -> None:
             db.session.remove()
             db.engine.dispose()
     finally:
-        drop()
+        if options.keep:
+            print(f"kept: {url}")
+        else:
+            drop()
 
 
 if __name__ == "__main__":

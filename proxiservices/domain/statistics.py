@@ -3,6 +3,7 @@ suppression, percentiles, comparisons, shading and chart geometry. No Flask, no 
 
 from __future__ import annotations
 
+import bisect
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -226,9 +227,10 @@ def _disclosed(values: Sequence[int], hidden: Mapping[int, str], minimum: int) -
     hidden_sum = sum(values[i] for i in hidden)
     low = {i: 1 if kind == SMALL else minimum for i, kind in hidden.items()}
     high = {i: minimum - 1 if kind == SMALL else hidden_sum for i, kind in hidden.items()}
+    all_low, all_high = sum(low.values()), sum(high.values())
     for i in small:
-        others_low = sum(low[j] for j in hidden if j != i)
-        others_high = sum(high[j] for j in hidden if j != i)
+        # Linear in the hidden cells: a need table can have thousands of them.
+        others_low, others_high = all_low - low[i], all_high - high[i]
         if max(low[i], hidden_sum - others_high) >= min(high[i], hidden_sum - others_low):
             return True
     return False
@@ -287,12 +289,13 @@ def quintiles(values: Sequence[int | None]) -> list[int | None]:
     if not shown:
         return [None] * len(values)
     shades: list[int | None] = []
+    ordered = sorted(shown)
     for value in values:
         if not value:
             shades.append(None)
             continue
-        below = sum(1 for v in shown if v < value)
-        shades.append(min(5, below * 5 // len(shown) + 1))
+        below = bisect.bisect_left(ordered, value)  # shown values smaller than this one
+        shades.append(min(5, below * 5 // len(ordered) + 1))
     return shades
 
 

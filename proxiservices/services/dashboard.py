@@ -69,6 +69,8 @@ ENDS = (
     lifecycle.CANCELLED,
 )
 TOP_SEARCHES = 20
+# Beyond this many needs met, reading every title beats sending thousands of ids.
+MANY_NEEDS = 300
 
 
 class DashboardError(ValueError):
@@ -313,11 +315,11 @@ def build_dashboard(
                 target[target_key][1] += then
 
     # 2. Labels of the themes and needs met (one query each, whatever the data size).
-    need_titles = dict(
-        db.session.execute(
-            select(Need.id, Need.title).where(Need.id.in_({n for _, n in by_need if n is not None}))
-        ).all()
-    )
+    need_ids = {n for _, n in by_need if n is not None}
+    titles = select(Need.id, Need.title)
+    if len(need_ids) <= MANY_NEEDS:
+        titles = titles.where(Need.id.in_(need_ids))
+    need_titles = dict(db.session.execute(titles).all())
     theme_titles = dict(db.session.execute(select(Theme.id, Theme.title)).all())
 
     def theme_label(theme_id: int | None) -> str:
