@@ -126,3 +126,97 @@ def walk(themes: Sequence[ThemeNode], theme_slug: str, labels: Sequence[str]) ->
             return answer.need
         question = answer.question
     raise TreeError("Le chemin s'arrête sur une question, pas sur un besoin.")
+
+
+# -- the tree as stored (questions linked by answers), checked before an edit is saved ----
+
+
+@dataclass(frozen=True)
+class AnswerLink:
+    """One answer as stored: its label and where it leads (a question slug or a need slug)."""
+
+    label: str
+    question: str | None = None
+    need: str | None = None
+
+
+def check_answer_target(label: str, question: str | None, need: str | None) -> None:
+    """An answer leads to exactly one thing: the next question or a need."""
+    if question and need:
+        raise TreeError(
+            f"La réponse « {label} » mène à la fois à une question et à un besoin : "
+            "choisissez l'un ou l'autre."
+        )
+    if not question and not need:
+        raise TreeError(
+            f"La réponse « {label} » doit mener à une question suivante ou à un besoin."
+        )
+
+
+def check_graph(
+    roots: Mapping[str, str],
+    answers: Mapping[str, Sequence[AnswerLink]],
+    texts: Mapping[str, str] | None = None,
+) -> None:
+    """Refuse a stored tree with a loop, a question that follows two answers, a question
+    no theme reaches any more, or a question without answers. `roots`: theme slug -> its
+    root question; `answers`: question slug -> its answers; `texts` name the questions."""
+    texts = texts or {}
+
+    def name(slug: str) -> str:
+        return f"« {texts[slug]} » ({slug})" if slug in texts else f"« {slug} »"
+
+    for slug, links in answers.items():
+        if not links:
+            raise TreeError(f"La question {name(slug)} n'a aucune réponse.")
+        for link in links:
+            check_answer_target(link.label, link.question, link.need)
+            if link.question is not None and link.question not in answers:
+                raise TreeError(f"La réponse « {link.label} » mène à une question inconnue.")
+    _refuse_loops(answers, name)
+    followed: dict[str, str] = {root: "theme" for root in roots.values()}
+    for slug, links in answers.items():
+        for link in links:
+            if link.question is None:
+                continue
+            if link.question in followed:
+                raise TreeError(
+                    f"La question {name(link.question)} suit déjà une autre réponse "
+                    "ou ouvre un thème : une question ne peut suivre qu'une seule réponse."
+                )
+            followed[link.question] = slug
+    orphans = sorted(set(answers) - set(followed))
+    if orphans:
+        raise TreeError(
+            f"La question {name(orphans[0])} ne serait plus atteinte depuis aucun thème : "
+            "faites-la suivre d'une réponse."
+        )
+
+
+def _refuse_loops(answers: Mapping[str, Sequence[AnswerLink]], name) -> None:
+    """Depth first from every question; meeting a question still on the path is a loop."""
+    done: set[str] = set()
+    for start in answers:
+        if start in done:
+            continue
+        on_path = {start}
+        stack = [(start, _next_questions(answers, start))]
+        while stack:
+            slug, nexts = stack[-1]
+            child = next(nexts, None)
+            if child is None:
+                stack.pop()
+                on_path.discard(slug)
+                done.add(slug)
+            elif child in on_path:
+                raise TreeError(
+                    f"Boucle dans l'arbre : la question {name(slug)} ramène à "
+                    f"{name(child)}, déjà posée plus haut."
+                )
+            elif child not in done:
+                on_path.add(child)
+                stack.append((child, _next_questions(answers, child)))
+
+
+def _next_questions(answers: Mapping[str, Sequence[AnswerLink]], slug: str) -> Iterator[str]:
+    return iter([a.question for a in answers.get(slug, ()) if a.question is not None])
