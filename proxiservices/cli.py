@@ -33,7 +33,7 @@ def seed_command(seed_dir: str | None, demo: bool) -> None:
 
 
 def register_cli(app: Flask) -> None:
-    from proxiservices.commands import activity, outbox, requests, search, users
+    from proxiservices.commands import activity, directory, links, outbox, requests, search, users
 
     app.cli.add_command(seed_command)
     app.cli.add_command(users.group)
@@ -41,3 +41,5 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(requests.group)
     app.cli.add_command(search.search_eval_command)
     app.cli.add_command(activity.group)
+    app.cli.add_command(links.group)
+    app.cli.add_command(directory.group)

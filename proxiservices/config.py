@@ -73,6 +73,10 @@ def load(instance_path: str, environ: dict[str, str] | None = None) -> dict[str,
         "OUTBOX_SEND_AFTER_RESPONSE": True,
         "OUTBOX_MAX_ATTEMPTS": 20,
         "OUTBOX_CLAIM_MINUTES": 10,
+        # Map tiles (the map page only); the CSP allows the origin of TILE_URL.
+        "TILE_URL": "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
+        "TILE_ATTRIBUTION": "© les contributeurs d'OpenStreetMap",
+        "TILE_ATTRIBUTION_URL": "https://www.openstreetmap.org/copyright",
     }
     for name in BARE_NAMES:
         if name in env:

@@ -1,4 +1,5 @@
-"""Administration: for now, how search scores a query and what it could not answer."""
+"""Administration: the hub of the administrators' pages, how search scores a query and what
+it could not answer."""
 
 from __future__ import annotations
 
@@ -17,6 +18,29 @@ from proxiservices.services.search import (
 )
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+
+# (endpoint, label, what it is for), in the order an administrator's week goes.
+SECTIONS = (
+    ("manage.index", "Annuaire", "organismes, lieux, horaires, fermetures, permanences"),
+    ("local_info.alerts", "Alertes locales", "travaux, coupures, services fermés, par commune"),
+    ("local_info.ateliers", "Ateliers", "ateliers collectifs des lieux d'aide numérique"),
+    ("tree_admin.overview", "Arbre d'orientation", "thèmes, questions, besoins, vocabulaire"),
+    ("upkeep.freshness", "Fraîcheur de l'annuaire", "lieux à revérifier, liens morts"),
+    ("upkeep.reports", "Signalements", "erreurs signalées depuis les pages des lieux"),
+    ("manage.history", "Historique", "toutes les modifications récentes"),
+    ("open_data.index", "Lieux de médiation numérique", "import et export CSV, export des données"),
+    ("admin.unanswered", "Recherches sans résultat", "pour enrichir le vocabulaire"),
+    ("admin.search_debug", "Explication de la recherche", "comment une phrase est comprise"),
+)
+
+
+@bp.get("")
+@permission_required(ADMINISTER)
+def index():
+    return render_page(
+        "admin/index.html", "admin/_index.html", sections=SECTIONS, title="Administration"
+    )
 
 
 @bp.get("/recherche")

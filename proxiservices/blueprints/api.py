@@ -9,6 +9,8 @@ from flask import Blueprint, abort, jsonify, request
 
 from proxiservices.blueprints.common import orientation_limits, parse_at
 from proxiservices.blueprints.dashboard import record_api_view
+from proxiservices.domain import closures as closure_rules
+from proxiservices.domain.hours import PARIS
 from proxiservices.extensions import csrf
 from proxiservices.models import Body, Need
 from proxiservices.services.catalogue import theme_title
@@ -85,8 +87,19 @@ def site_json(answer: SiteAnswer) -> dict[str, Any]:
         "open_now": status.open_now,
         "next_opening": _iso(status.next_opening),
         "closes_at": _iso(status.closes_at),
+        # Every coming closure; since issue 5 also its kind (closed | hours | message), the
+        # replacing hours, whether it is announced (banner: 15 days before) and in words.
         "closures": [
-            {"start": c.starts_at.isoformat(), "end": c.ends_at.isoformat(), "message": c.message}
+            {
+                "start": c.starts_at.isoformat(),
+                "end": c.ends_at.isoformat(),
+                "message": c.message,
+                "kind": c.kind,
+                "kind_label": closure_rules.KIND_LABELS.get(c.kind, c.kind),
+                "opening_hours": c.opening_hours if c.kind == "hours" else None,
+                "period": closure_rules.period_text(c.starts_at, c.ends_at),
+                "announced": any(b.closure is c for b in answer.banners),
+            }
             for c in answer.closures
         ],
     }
@@ -165,9 +178,35 @@ def orientation():
                 "by_appointment": p.permanence.by_appointment,
                 "distance_km": p.distance_km,
                 "next": _iso(p.next_start),
+                "next_end": _iso(p.next_end),
+                "body_slug": p.permanence.body.slug,
+                "body_kind": p.permanence.body.kind_code,
+                "host_site_slug": p.permanence.host_site.slug,
+                "schedule_text": p.schedule_text,
+                "sentence": p.sentence,
             }
             for p in answer.permanences
         ],
         help_desks=[site_json(s) for s in answer.help_desks],
         online_url=answer.need.online_url,
+        alerts=[alert_json(s) for s in answer.alerts],
     )
+
+
+def alert_json(shown) -> dict[str, Any]:
+    """A local alert; start and end are Europe/Paris times with their offset."""
+    alert = shown.alert
+    return {
+        "title": alert.title,
+        "message": alert.message,
+        "category": alert.category,
+        "category_label": shown.category_label,
+        "severity": alert.severity,
+        "severity_label": shown.severity_label,
+        "area_code": alert.area_code,
+        "area": shown.area_name,
+        "body_kind": alert.body_kind_code,
+        "start": alert.starts_at.replace(tzinfo=PARIS).isoformat(),
+        "end": alert.ends_at.replace(tzinfo=PARIS).isoformat(),
+        "current": shown.current,
+    }

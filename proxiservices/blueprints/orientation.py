@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from flask import Blueprint, Response, abort, current_app, redirect, request, session, url_for
+from flask_login import current_user
 
 from proxiservices.blueprints.common import (
     commune_from_request,
+    now,
     orientation_limits,
     parse_at,
     render_page,
@@ -13,7 +15,8 @@ from proxiservices.blueprints.common import (
 )
 from proxiservices.blueprints.dashboard import record_result_view
 from proxiservices.extensions import htmx
-from proxiservices.services import tree
+from proxiservices.services import alerts, tree
+from proxiservices.services.alerts import desk_commune
 from proxiservices.services.catalogue import fiche_context
 from proxiservices.services.communes import search_communes
 from proxiservices.services.needs import get_need
@@ -37,11 +40,14 @@ def _with_remembered_commune():
 @bp.get("/")
 def home():
     commune = commune_from_request()
+    desk = desk_commune(current_user) if current_user.is_authenticated else None
     return render_page(
         "orientation/home.html",
         "orientation/_themes.html",
         commune=commune,
         themes=tree.list_themes(),
+        home_alerts=alerts.list_for_communes([desk, commune], now()),
+        alerts_commune=commune or desk,
         title="Accueil",
     )
 

@@ -50,6 +50,23 @@ class ClosedPeriod:
 
 
 @dataclass(frozen=True)
+class ChangedHours:
+    """Hours replacing the regular ones over a period (summer hours, a week of works).
+
+    The period is taken literally: an opening of the replacement that runs past `end` is cut
+    there, like a regular opening that runs into `start`. Closures still win inside it.
+    """
+
+    start: datetime
+    end: datetime
+    opening_hours: str
+    message: str = ""
+
+
+Override = ClosedPeriod | ChangedHours
+
+
+@dataclass(frozen=True)
 class HoursStatus:
     """What a reception desk needs to say about a site right now."""
 
@@ -59,6 +76,7 @@ class HoursStatus:
     closes_at: datetime | None
     next_opening: datetime | None
     closed_for: ClosedPeriod | None
+    changed_for: ChangedHours | None = None
 
 
 @dataclass(frozen=True)
@@ -81,6 +99,8 @@ class WeekdayHours:
     label: str
     text: str
     intervals: tuple[Interval, ...]
+    # "1er et 3e du mois", "dernier du mois", "certaines semaines"; None when every week.
+    recurrence: str | None = None
 
 
 def parse(expr: str) -> OpeningHours:
@@ -106,11 +126,37 @@ def _explain(expr: str, detail: str) -> str:
         message = f"Horaires non reconnus à partir de « {rest[:25]} » (caractère {column})."
     else:
         message = "Les horaires sont incomplets : l'expression s'arrête trop tôt."
-    if re.search(r"\b(Lu|Ma|Me|Je|Ve|Di)\b", expr):
-        message += " Les jours s'écrivent en anglais : Mo Tu We Th Fr Sa Su."
-    if re.search(r"\d\s*h", expr):
-        message += " Les heures s'écrivent 08:30, pas 8h30."
-    return f"{message} Exemple : « {EXAMPLE} »."
+    return " ".join([message, *_hints(expr), f"Exemple : « {EXAMPLE} »."])
+
+
+HINTS = (
+    (
+        r"\b(Lu|Ma|Me|Je|Ve|Di)\b|\b(lundi|mardi|mercredi|jeudi|vendredi|samedi|dimanche)",
+        "Les jours s'écrivent en anglais : Mo Tu We Th Fr Sa Su.",
+    ),
+    (r"\d\s*h", "Les heures s'écrivent 08:30, pas 8h30."),
+    (r"\d\.\d\d", "Les heures s'écrivent avec deux-points : 08:30, pas 08.30."),
+    (r"[–—]", "Entre deux heures, mettez un tiret simple « - », pas un tiret long « – »."),
+    (r"\b(2[5-9]|[3-9]\d):\d\d", "Une heure va de 00:00 à 24:00."),
+    (r"(^|[\s-])\d{1,2}(-|$)", "Écrivez les minutes : 09:00-12:00, pas 9-12."),
+    (
+        r"\d\d:\d\d\s+(et\s+)?\d\d:\d\d",
+        "Deux plages du même jour se séparent par une virgule : 08:30-12:00,13:30-17:00.",
+    ),
+    (
+        r"\d\d:\d\d\s+à\s+\d",
+        "Une plage s'écrit avec un tiret : 09:00-12:00, pas « 09:00 à 12:00 ».",
+    ),
+    (
+        r"\b(ferm|férié|ferie)",
+        "Un jour fermé s'écrit « off » (Su off), les jours fériés « PH off ».",
+    ),
+)
+
+
+def _hints(expr: str) -> list[str]:
+    """What French habits usually explain a refused expression."""
+    return [hint for pattern, hint in HINTS if re.search(pattern, expr, re.IGNORECASE)]
 
 
 def validate(expr: str | None) -> str | None:
@@ -143,8 +189,42 @@ def _midnight(day: date) -> datetime:
     return datetime.combine(day, time(0), PARIS).astimezone(UTC)
 
 
-def _cuts(closures: Sequence[ClosedPeriod]) -> list[Period]:
-    return sorted((_utc(c.start), _utc(c.end)) for c in closures if _utc(c.start) < _utc(c.end))
+def _cuts(overrides: Sequence[Override]) -> list[Period]:
+    return sorted((_utc(c.start), _utc(c.end)) for c in overrides if _utc(c.start) < _utc(c.end))
+
+
+def _merge(periods: list[Period]) -> list[Period]:
+    merged: list[Period] = []
+    for begin, finish in sorted(periods):
+        if merged and merged[-1][1] >= begin:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], finish))
+        else:
+            merged.append((begin, finish))
+    return merged
+
+
+def _actual_periods(
+    oh: OpeningHours | None, start: datetime, end: datetime, overrides: Sequence[Override]
+) -> list[Period]:
+    """Open periods in UTC: regular hours outside every override, changed hours inside theirs,
+    closures cut out of both. An unreadable replacement opens nothing (better than a guess)."""
+    closed = _cuts([o for o in overrides if isinstance(o, ClosedPeriod)])
+    periods = _subtract(_open_periods(oh, start, end), _cuts(overrides)) if oh else []
+    for change in overrides:
+        if not isinstance(change, ChangedHours):
+            continue
+        low, high = max(start, _utc(change.start)), min(end, _utc(change.end))
+        replacement = _try_parse(change.opening_hours)
+        if replacement is not None and low < high:
+            periods += _subtract(_open_periods(replacement, low, high), closed)
+    return _merge(periods)
+
+
+def _covering(overrides: Sequence[Override], kind: type, moment: datetime):
+    return next(
+        (o for o in overrides if isinstance(o, kind) and _utc(o.start) <= moment < _utc(o.end)),
+        None,
+    )
 
 
 def _open_periods(oh: OpeningHours, start: datetime, end: datetime) -> list[Period]:
@@ -179,31 +259,35 @@ def _subtract(periods: list[Period], cuts: list[Period]) -> list[Period]:
 
 
 def open_intervals(
-    expr: str | None, start: datetime, end: datetime, closures: Sequence[ClosedPeriod] = ()
+    expr: str | None, start: datetime, end: datetime, closures: Sequence[Override] = ()
 ) -> list[Period]:
-    """Open periods in Paris time with closures cut out; empty when hours are unknown/invalid."""
+    """Open periods in Paris time, closures and changed hours applied; empty when the hours
+    are unknown/invalid."""
     oh = _try_parse(expr)
     if oh is None:
         return []
-    periods = _subtract(_open_periods(oh, _utc(start), _utc(end)), _cuts(closures))
+    periods = _actual_periods(oh, _utc(start), _utc(end), closures)
     return [(begin.astimezone(PARIS), finish.astimezone(PARIS)) for begin, finish in periods]
 
 
-def status(expr: str | None, at: datetime, closures: Sequence[ClosedPeriod] = ()) -> HoursStatus:
-    """Open now? until when? else when next? Never raises: bad data reads as invalid."""
+def status(expr: str | None, at: datetime, closures: Sequence[Override] = ()) -> HoursStatus:
+    """Open now? until when? else when next? Closures and changed hours applied.
+
+    Never raises: bad data reads as invalid.
+    """
     moment = _utc(at)
-    closed_for = next((c for c in closures if _utc(c.start) <= moment < _utc(c.end)), None)
+    closed_for = _covering(closures, ClosedPeriod, moment)
+    changed_for = _covering(closures, ChangedHours, moment)
     if not expr or not expr.strip():
-        return HoursStatus(False, True, None, None, None, closed_for)
+        return HoursStatus(False, True, None, None, None, closed_for, changed_for)
     oh = _try_parse(expr)
     if oh is None:
-        return HoursStatus(True, False, None, None, None, closed_for)
-    cuts = _cuts(closures)
+        return HoursStatus(True, False, None, None, None, closed_for, changed_for)
     opening = closing = None
     is_open = False
     for days in SEARCH_DAYS:
         horizon = moment + timedelta(days=days)
-        periods = _subtract(_open_periods(oh, moment, horizon), cuts)
+        periods = _actual_periods(oh, moment, horizon, closures)
         is_open = bool(periods) and periods[0][0] <= moment
         if is_open and periods[0][1] < horizon:
             closing = periods[0][1].astimezone(PARIS)
@@ -212,13 +296,14 @@ def status(expr: str | None, at: datetime, closures: Sequence[ClosedPeriod] = ()
             opening = periods[0][0].astimezone(PARIS)
             break
     open_now: bool | None = is_open
+    ruling = (_try_parse(changed_for.opening_hours) if changed_for else oh) or oh
     if (
         not is_open
         and closed_for is None
-        and oh.state(moment.astimezone(PARIS))[0] == State.UNKNOWN
+        and ruling.state(moment.astimezone(PARIS))[0] == State.UNKNOWN
     ):
         open_now = None  # "unknown" rules: the data itself says it cannot tell
-    return HoursStatus(True, True, open_now, closing, opening, closed_for)
+    return HoursStatus(True, True, open_now, closing, opening, closed_for, changed_for)
 
 
 def _by_day(periods: list[Period], first: date, days: int) -> list[tuple[Interval, ...]]:
@@ -249,16 +334,16 @@ def day_label(day: date) -> str:
 
 
 def days_ahead(
-    expr: str | None, start: date, days: int, closures: Sequence[ClosedPeriod] = ()
+    expr: str | None, start: date, days: int, closures: Sequence[Override] = ()
 ) -> list[DayHours]:
-    """Day-by-day hours with holidays and closures applied; empty when hours are unknown/invalid."""
+    """Day-by-day hours with holidays, closures and changed hours applied; empty when the
+    hours are unknown/invalid."""
     oh = _try_parse(expr)
     if oh is None:
         return []
     end = start + timedelta(days=days)
     regular = _open_periods(oh, _midnight(start), _midnight(end))
-    cuts = _cuts(closures)
-    actual = _subtract(regular, cuts)
+    actual = _actual_periods(oh, _midnight(start), _midnight(end), closures)
     holidays = _holidays(start, end)
     result = []
     for offset, (intervals, usual) in enumerate(
@@ -266,8 +351,7 @@ def days_ahead(
     ):
         day = start + timedelta(days=offset)
         low, high = _midnight(day), _midnight(day + timedelta(days=1))
-        closure = next((c for c in closures if _utc(c.start) < high and _utc(c.end) > low), None)
-        reason = (closure.message if closure else "") or "fermeture exceptionnelle"
+        reason = _reason([c for c in closures if _utc(c.start) < high and _utc(c.end) > low])
         if intervals != usual:
             text = f"{format_intervals(intervals)} ({reason})" if intervals else f"fermé ({reason})"
         elif not intervals and day in holidays:
@@ -277,6 +361,15 @@ def days_ahead(
         weekday = WEEKDAYS[day.weekday()]
         result.append(DayHours(day, weekday, day_label(day), intervals, text, holidays.get(day)))
     return result
+
+
+def _reason(overrides: list[Override]) -> str:
+    """Why a day differs: the closure's message first, then the changed hours' one."""
+    for kind, default in ((ClosedPeriod, "fermeture exceptionnelle"), (ChangedHours, "")):
+        found = [o for o in overrides if isinstance(o, kind)]
+        if found:
+            return found[0].message or default or "horaires modifiés"
+    return "fermeture exceptionnelle"
 
 
 def weekly_table(expr: str | None, reference: date) -> list[WeekdayHours] | None:
@@ -307,7 +400,8 @@ def _weekday_row(weekday: int, samples: list[tuple[date, tuple[Interval, ...]]])
     elif any(not found for _, found in samples):
         open_days = [day for day, found in samples if found]
         closed_days = [day for day, found in samples if not found]
-        text += f" ({_recurrence(open_days, closed_days)})"
+        recurrence = _recurrence(open_days, closed_days)
+        return WeekdayHours(weekday, label, f"{text} ({recurrence})", intervals, recurrence)
     return WeekdayHours(weekday, label, text, intervals)
 
 

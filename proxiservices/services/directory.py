@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from datetime import date
+
+from sqlalchemy import or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from proxiservices.extensions import db
@@ -54,13 +56,30 @@ def describe_coverage(site: Site) -> list[str]:
     return sorted(names.get(code, code) for code in codes)
 
 
-def list_hosted_permanences(site: Site) -> list[Permanence]:
+def _permanences(condition, on: date | None) -> list[Permanence]:
     stmt = (
         select(Permanence)
-        .where(Permanence.host_site_id == site.id)
-        .options(joinedload(Permanence.body))
+        .where(condition)
+        .options(
+            joinedload(Permanence.body).joinedload(Body.kind),
+            joinedload(Permanence.host_site).joinedload(Site.commune),
+            joinedload(Permanence.host_site).selectinload(Site.closures),
+        )
+        .order_by(Permanence.id)
     )
-    return list(db.session.scalars(stmt))
+    if on is not None:  # a permanence whose season is over is no longer listed
+        stmt = stmt.where(or_(Permanence.ends_on.is_(None), Permanence.ends_on >= on))
+    return list(db.session.scalars(stmt).unique())
+
+
+def list_hosted_permanences(site: Site, on: date | None = None) -> list[Permanence]:
+    """Permanences a site hosts (current on `on` when given), with their body and host loaded."""
+    return _permanences(Permanence.host_site_id == site.id, on)
+
+
+def list_body_permanences(body: Body, on: date | None = None) -> list[Permanence]:
+    """A body's permanences at host sites (current on `on` when given)."""
+    return _permanences(Permanence.body_id == body.id, on)
 
 
 def list_sites_for_commune(commune: Commune) -> list[tuple[BodyKind, list[Site]]]:

@@ -6,13 +6,16 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
+from proxiservices.domain import closures as closure_rules
 from proxiservices.domain import hours
+from proxiservices.domain import permanences as permanence_rules
 from proxiservices.domain.competence import CandidateSite, Place, nearest, rank_sites
 from proxiservices.extensions import db
 from proxiservices.models import (
+    Atelier,
     Body,
     BodyKind,
     Closure,
@@ -22,6 +25,9 @@ from proxiservices.models import (
     Site,
     SiteCoverage,
 )
+from proxiservices.services import alerts as alert_service
+from proxiservices.services import ateliers as atelier_service
+from proxiservices.services.alerts import ShownAlert
 from proxiservices.services.communes import get_commune
 from proxiservices.services.needs import get_need
 
@@ -30,6 +36,32 @@ DEFAULT_HELP_KINDS = ("FRANCE_SERVICES", "CONSEILLER_NUMERIQUE")
 
 class OrientationError(LookupError):
     """Unknown need or commune; the message is shown to the user as is."""
+
+
+@dataclass(frozen=True)
+class Banner:
+    """A closure or temporary information in words, for the warning banner."""
+
+    closure: Closure
+    label: str  # "Fermeture exceptionnelle", "Horaires modifiés", "Information"
+    period: str  # "du jeudi 24 décembre à 12h au samedi 26 décembre inclus"
+    hours_text: str | None  # the changed hours in French, for kind "hours"
+
+
+def banner(closure: Closure) -> Banner:
+    hours_text = None
+    if closure.kind == "hours":
+        hours_text = (
+            permanence_rules.schedule_text(closure.opening_hours, closure.starts_at.date())
+            or closure.opening_hours
+            or "horaires non précisés"
+        )
+    return Banner(
+        closure=closure,
+        label=closure_rules.KIND_LABELS.get(closure.kind, "Information"),
+        period=closure_rules.period_text(closure.starts_at, closure.ends_at),
+        hours_text=hours_text,
+    )
 
 
 @dataclass
@@ -41,6 +73,8 @@ class SiteAnswer:
     status: hours.HoursStatus
     closures: list[Closure]
     week: list[hours.WeekdayHours] | None
+    # Closures and temporary information shown as a banner (from 15 days before to their end).
+    banners: list[Banner] = field(default_factory=list)
 
     @property
     def body(self) -> Body:
@@ -52,6 +86,16 @@ class PermanenceAnswer:
     permanence: Permanence
     distance_km: float | None
     next_start: datetime | None
+    next_end: datetime | None = None
+    # "prochaine permanence CAF à la France services de Bruyères : mardi 1er décembre, 9h–12h"
+    sentence: str = ""
+    # "1er et 3e mardis, 9h–12h"; None when the schedule cannot be read
+    schedule_text: str | None = None
+    upcoming: list[hours.Period] = field(default_factory=list)
+
+    @property
+    def upcoming_texts(self) -> list[str]:
+        return [permanence_rules.occurrence_text(*period) for period in self.upcoming]
 
 
 @dataclass
@@ -66,6 +110,10 @@ class OrientationAnswer:
     bodies_without_site: list[Body] = field(default_factory=list)
     permanences: list[PermanenceAnswer] = field(default_factory=list)
     help_desks: list[SiteAnswer] = field(default_factory=list)
+    # Local alerts of the commune, its EPCI or its département (current or within 7 days).
+    alerts: list[ShownAlert] = field(default_factory=list)
+    # Coming ateliers (60 days) near the help desks, for digital-help needs.
+    ateliers: list[Atelier] = field(default_factory=list)
 
     @property
     def competence_verified(self) -> bool:
@@ -104,24 +152,94 @@ def _closed_periods(site: Site) -> list[hours.ClosedPeriod]:
     ]
 
 
+def site_overrides(site: Site) -> list[hours.Override]:
+    """Closures and changed hours, as the hours domain applies them; messages change nothing."""
+    changed = [
+        hours.ChangedHours(c.starts_at, c.ends_at, c.opening_hours or "", c.message)
+        for c in site.closures
+        if c.kind == "hours"
+    ]
+    return [*_closed_periods(site), *changed]
+
+
 def coming_days(site: Site, at: datetime, days: int) -> list[hours.DayHours]:
-    """The site's hours day by day from `at`, holidays and closures applied (printed fiche)."""
+    """The site's hours day by day from `at`, holidays, closures and changed hours applied."""
     local = at.astimezone(hours.PARIS).date()
-    return hours.days_ahead(site.opening_hours, local, days, _closed_periods(site))
+    return hours.days_ahead(site.opening_hours, local, days, site_overrides(site))
+
+
+def _local(at: datetime) -> datetime:
+    return at.astimezone(hours.PARIS).replace(tzinfo=None)
 
 
 def site_answer(site: Site, at: datetime, ranked=None) -> SiteAnswer:
     """Hours status and coming closures of one site at a moment."""
-    local_now = at.astimezone(hours.PARIS).replace(tzinfo=None)
+    local_now = _local(at)
     return SiteAnswer(
         site=site,
         distance_km=ranked.distance_km if ranked else None,
         distance_approx=ranked.distance_approx if ranked else False,
         competence_verified=ranked.competence_verified if ranked else False,
-        status=hours.status(site.opening_hours, at, _closed_periods(site)),
+        status=hours.status(site.opening_hours, at, site_overrides(site)),
         closures=[c for c in site.closures if c.ends_at >= local_now],
         week=hours.weekly_table(site.opening_hours, local_now.date()),
+        banners=[
+            banner(c)
+            for c in site.closures
+            if closure_rules.is_announced(c.starts_at, c.ends_at, local_now)
+        ],
     )
+
+
+def past_closures(site: Site, at: datetime, limit: int = 10) -> list[Banner]:
+    """Closures already over, most recent first: archived on the site page, never on results."""
+    local_now = _local(at)
+    over = [c for c in site.closures if closure_rules.is_past(c.ends_at, local_now)]
+    return [banner(c) for c in sorted(over, key=lambda c: c.ends_at, reverse=True)[:limit]]
+
+
+def permanence_answer(
+    permanence: Permanence, at: datetime, distance_km: float | None = None, count: int = 1
+) -> PermanenceAnswer:
+    """Next occurrence(s) of a permanence, host-site closures and validity dates applied."""
+    upcoming = permanence_rules.next_occurrences(
+        permanence.schedule,
+        at,
+        count,
+        _closed_periods(permanence.host_site),
+        permanence.starts_on,
+        permanence.ends_on,
+    )
+    first = upcoming[0] if upcoming else None
+    return PermanenceAnswer(
+        permanence=permanence,
+        distance_km=distance_km,
+        next_start=first[0] if first else None,
+        next_end=first[1] if first else None,
+        sentence=permanence_rules.announcement(
+            permanence.body.kind.short_label,
+            permanence.host_site.name,
+            first,
+            permanence.by_appointment,
+        ),
+        schedule_text=permanence_rules.schedule_text(permanence.schedule, _local(at).date()),
+        upcoming=upcoming,
+    )
+
+
+def permanence_query():
+    """Permanences with what their answers read, in a constant number of queries."""
+    return select(Permanence).options(
+        joinedload(Permanence.body).joinedload(Body.kind),
+        joinedload(Permanence.host_site).joinedload(Site.commune),
+        joinedload(Permanence.host_site).selectinload(Site.closures),
+    )
+
+
+def current(stmt, at: datetime):
+    """Only permanences whose validity has not ended (a season over is not announced)."""
+    today = _local(at).date()
+    return stmt.where(or_(Permanence.ends_on.is_(None), Permanence.ends_on >= today))
 
 
 def _sites_of_kinds(kinds: Sequence[str]) -> list[Site]:
@@ -178,7 +296,24 @@ def orient(
             for r in nearest(_candidates(desks), codes, origin, max_help_desks)
         ]
     answer.permanences = _permanences(kind.code, origin, at)
+    _add_local_info(answer)
     return answer
+
+
+def _add_local_info(answer: OrientationAnswer) -> None:
+    """Alerts for the commune and the result's body kind; ateliers for digital-help needs."""
+    shown_kinds = {answer.body_kind.code} | ({answer.via_kind.code} if answer.via_kind else set())
+    answer.alerts = [
+        s
+        for s in alert_service.list_for_commune(answer.commune, answer.at)
+        if s.alert.body_kind_code is None or s.alert.body_kind_code in shown_kinds
+    ]
+    desks = answer.help_desks + [s for s in answer.sites if s.site.body.kind.help_desk]
+    theme = answer.need.theme.slug if answer.need.theme else None
+    if atelier_service.offers_ateliers(theme, bool(desks)):
+        answer.ateliers = atelier_service.list_for_orientation(
+            {s.site.id for s in desks}, answer.commune.epci_code, answer.at
+        )
 
 
 def _bodies_without_site(kind: str) -> list[Body]:
@@ -192,23 +327,19 @@ def _bodies_without_site(kind: str) -> list[Body]:
 
 
 def _permanences(kind: str, origin: Place, at: datetime, limit: int = 5) -> list[PermanenceAnswer]:
-    stmt = (
-        select(Permanence)
-        .join(Permanence.body)
-        .where(Body.kind_code == kind)
-        .options(
-            joinedload(Permanence.body),
-            joinedload(Permanence.host_site).joinedload(Site.commune),
-        )
-    )
-    permanences = list(db.session.scalars(stmt))
+    """Nearest permanences of the kind with a coming date (or an unreadable schedule to check),
+    nearest first then soonest: three queries whatever their number."""
+    stmt = current(permanence_query().join(Permanence.body).where(Body.kind_code == kind), at)
+    permanences = list(db.session.scalars(stmt).unique())
     ranked = {
         r.key.id: r
         for r in nearest(
             [
                 CandidateSite(
                     key=p.host_site,
-                    place=Place(p.host_site.latitude, p.host_site.longitude),
+                    place=Place(
+                        p.host_site.latitude, p.host_site.longitude, p.host_site.position_approx
+                    ),
                     coverage=frozenset(),
                 )
                 for p in permanences
@@ -218,10 +349,14 @@ def _permanences(kind: str, origin: Place, at: datetime, limit: int = 5) -> list
             len(permanences),
         )
     }
-    answers = []
-    for p in permanences:
-        st = hours.status(p.schedule, at)
-        start = at if st.open_now else st.next_opening
-        answers.append(PermanenceAnswer(p, ranked[p.host_site.id].distance_km, start))
-    answers.sort(key=lambda a: (a.distance_km is None, a.distance_km or 0))
+    answers = [permanence_answer(p, at, ranked[p.host_site.id].distance_km) for p in permanences]
+    answers = [a for a in answers if a.next_start or a.schedule_text is None]
+    answers.sort(
+        key=lambda a: (
+            a.distance_km is None,
+            a.distance_km or 0,
+            a.next_start is None,
+            a.next_start.timestamp() if a.next_start else 0,
+        )
+    )
     return answers[:limit]

@@ -184,6 +184,34 @@ def test_validate(expr, expected):
         assert "Exemple : « Mo-Fr 08:30-12:00,13:30-17:00; Sa 09:00-12:00; PH off »" in message
 
 
+@pytest.mark.parametrize(
+    ("expr", "hint"),
+    [
+        ("lundi-vendredi 09:00-12:00", "Les jours s'écrivent en anglais : Mo Tu We Th Fr Sa Su."),
+        ("Mo-Fr 09.00-12.00", "Les heures s'écrivent avec deux-points : 08:30, pas 08.30."),
+        ("Mo-Fr 09:00–12:00", "mettez un tiret simple « - », pas un tiret long « – »."),
+        ("Mo-Fr 25:00-26:00", "Une heure va de 00:00 à 24:00."),
+        ("Mo-Fr 9-12", "Écrivez les minutes : 09:00-12:00, pas 9-12."),
+        ("Mo-Fr 08:30-12:00 13:30-17:00", "Deux plages du même jour se séparent par une virgule"),
+        ("Mo-Fr 08:30-12:00 et 13:30-17:00", "Deux plages du même jour se séparent"),
+        ("Mo-Fr 09:00 à 12:00", "Une plage s'écrit avec un tiret : 09:00-12:00"),
+        ("Mo-Fr 09:00-12:00; PH fermé", "Un jour fermé s'écrit « off » (Su off), les jours fériés"),
+    ],
+)
+def test_validate_explains_french_habits(expr, hint):
+    message = hours.validate(expr)
+    assert message.startswith("Horaires non reconnus à partir de")
+    assert hint in message
+
+
+def test_validate_gives_no_hint_that_does_not_apply():
+    message = hours.validate("n'importe quoi")
+    assert message == (
+        "Horaires non reconnus à partir de « n'importe quoi » (caractère 1). "
+        "Exemple : « Mo-Fr 08:30-12:00,13:30-17:00; Sa 09:00-12:00; PH off »."
+    )
+
+
 def test_parse_error_keeps_the_parser_diagnostic():
     with pytest.raises(hours.HoursError) as caught:
         hours.parse("Mo-Fr 25:00-99")
@@ -415,3 +443,157 @@ def test_domain_module_stays_pure():
         if isinstance(node, ast.ImportFrom) and node.module
     }
     assert not imported & {"flask", "sqlalchemy", "flask_sqlalchemy"}
+
+
+# Closures and changed hours (issue 5): the period is literal wall-clock time in Paris.
+ETE = hours.ChangedHours(
+    paris("2026-07-13 00:00"), paris("2026-08-22 00:00"), "Mo-Fr 09:00-12:00; PH off", "Été"
+)
+NOEL = ClosedPeriod(paris("2026-12-24 12:00"), paris("2026-12-27 00:00"), "Fermeture de Noël")
+SOIREE_ANNULEE = ClosedPeriod(paris("2026-12-04 22:00"), paris("2026-12-05 01:00"), "Gel")
+NUIT_COURTE = hours.ChangedHours(
+    paris("2026-12-04 00:00"), paris("2026-12-05 00:00"), "Fr 20:00-23:00", "Nuit courte"
+)
+NUIT_LONGUE = hours.ChangedHours(
+    paris("2026-12-04 00:00"), paris("2026-12-05 06:00"), "Fr 20:00-04:00", "Nuit longue"
+)
+# Sundays of the DST changes: 2026-03-29 (02:00 → 03:00) and 2026-10-25 (03:00 → 02:00).
+PRINTEMPS = hours.ChangedHours(
+    paris("2026-03-28 00:00"), paris("2026-03-30 00:00"), "Su 01:00-05:00", "Nuit de l'heure d'été"
+)
+AUTOMNE = ClosedPeriod(paris("2026-10-25 01:00"), paris("2026-10-25 03:00"), "Relève")
+SAMEDI_SOIR = "Sa 20:00-04:00"
+
+
+@pytest.mark.parametrize(
+    ("expr", "overrides", "at", "open_now", "closes_at", "next_opening"),
+    [
+        # summer hours replace the regular ones, on weekdays and Saturdays alike
+        (MAIRIE, [ETE], "2026-07-15 10:00", True, "2026-07-15 12:00+02:00", None),
+        (MAIRIE, [ETE], "2026-07-15 14:00", False, None, "2026-07-16 09:00+02:00"),
+        (MAIRIE, [ETE], "2026-07-17 12:30", False, None, "2026-07-20 09:00+02:00"),
+        (MAIRIE, [ETE], "2026-07-10 17:30", False, None, "2026-07-11 09:00+02:00"),
+        # the replacement's own `PH off`: 14 July is a holiday
+        (MAIRIE, [ETE], "2026-07-13 12:30", False, None, "2026-07-15 09:00+02:00"),
+        # the last day of the period, then the regular hours again
+        (MAIRIE, [ETE], "2026-08-21 11:00", True, "2026-08-21 12:00+02:00", None),
+        (MAIRIE, [ETE], "2026-08-21 12:00", False, None, "2026-08-22 09:00+02:00"),
+        # a closure inside changed hours still closes
+        (
+            MAIRIE,
+            [ETE, ClosedPeriod(paris("2026-07-16 00:00"), paris("2026-07-17 00:00"))],
+            "2026-07-15 14:00",
+            False,
+            None,
+            "2026-07-17 09:00+02:00",
+        ),
+        # Christmas: closed from noon on the 24th, Saturday 26 included
+        (MAIRIE, [NOEL], "2026-12-24 10:00", True, "2026-12-24 12:00+01:00", None),
+        (MAIRIE, [NOEL], "2026-12-24 12:00", False, None, "2026-12-28 08:30+01:00"),
+        # across midnight: a night opening shortened by a closure, by changed hours
+        (SOIREES, [SOIREE_ANNULEE], "2026-12-04 21:00", True, "2026-12-04 22:00+01:00", None),
+        (SOIREES, [SOIREE_ANNULEE], "2026-12-04 23:00", False, None, "2026-12-05 01:00+01:00"),
+        (SOIREES, [SOIREE_ANNULEE], "2026-12-05 01:30", True, "2026-12-05 02:00+01:00", None),
+        (SOIREES, [NUIT_COURTE], "2026-12-04 22:00", True, "2026-12-04 23:00+01:00", None),
+        # literal period: at its end (midnight) the regular Friday night resumes until 02:00
+        (SOIREES, [NUIT_COURTE], "2026-12-04 23:30", False, None, "2026-12-05 00:00+01:00"),
+        # the period ends at 06:00 so the replacement's night runs to 04:00
+        (SOIREES, [NUIT_LONGUE], "2026-12-05 03:00", True, "2026-12-05 04:00+01:00", None),
+        # DST spring: the changed night opens at 01:00+01:00, closes at 05:00+02:00
+        (DIMANCHE, [PRINTEMPS], "2026-03-28 13:00", False, None, "2026-03-29 01:00+01:00"),
+        (DIMANCHE, [PRINTEMPS], "2026-03-29 03:30", True, "2026-03-29 05:00+02:00", None),
+        (DIMANCHE, [PRINTEMPS], "2026-03-29 06:00", False, None, "2026-04-05 09:00+02:00"),
+        # DST autumn: a closure from 01:00 (summer time) to 03:00 (winter time) is 3 hours
+        (SAMEDI_SOIR, [AUTOMNE], "2026-10-25 00:30", True, "2026-10-25 01:00+02:00", None),
+        (SAMEDI_SOIR, [AUTOMNE], "2026-10-25 02:30", False, None, "2026-10-25 03:00+01:00"),
+        (SAMEDI_SOIR, [AUTOMNE], "2026-10-25 03:00", True, "2026-10-25 04:00+01:00", None),
+    ],
+)
+def test_status_with_changed_hours_and_closures(
+    expr, overrides, at, open_now, closes_at, next_opening
+):
+    result = hours.status(expr, paris(at), overrides)
+    assert result.open_now is open_now
+    assert show(result.closes_at) == closes_at
+    assert show(result.next_opening) == next_opening
+
+
+def test_status_names_the_changed_hours_in_force():
+    during = hours.status(MAIRIE, paris("2026-07-15 10:00"), [ETE, NOEL])
+    assert (during.changed_for, during.closed_for) == (ETE, None)
+    before = hours.status(MAIRIE, paris("2026-07-10 10:00"), [ETE])
+    assert before.changed_for is None
+    closed = hours.status(MAIRIE, paris("2026-12-25 10:00"), [ETE, NOEL])
+    assert (closed.changed_for, closed.closed_for) == (None, NOEL)
+
+
+def test_unreadable_changed_hours_open_nothing_in_their_period():
+    broken = hours.ChangedHours(paris("2026-12-07 00:00"), paris("2026-12-09 00:00"), "Lu 9h")
+    result = hours.status(MAIRIE, paris("2026-12-07 10:00"), [broken])
+    assert (result.open_now, show(result.next_opening)) == (False, "2026-12-09 08:30+01:00")
+
+
+def test_dst_durations_are_real_hours():
+    autumn = hours.open_intervals(
+        SAMEDI_SOIR, paris("2026-10-24 12:00"), paris("2026-10-25 12:00"), [AUTOMNE]
+    )
+    assert [(show(a), show(b)) for a, b in autumn] == [
+        ("2026-10-24 20:00+02:00", "2026-10-25 01:00+02:00"),
+        ("2026-10-25 03:00+01:00", "2026-10-25 04:00+01:00"),
+    ]
+    assert [(b.astimezone(UTC) - a.astimezone(UTC)).seconds / 3600 for a, b in autumn] == [5, 1]
+    spring = hours.open_intervals(
+        DIMANCHE, paris("2026-03-28 00:00"), paris("2026-03-30 00:00"), [PRINTEMPS]
+    )
+    assert [(show(a), show(b)) for a, b in spring] == [
+        ("2026-03-29 01:00+01:00", "2026-03-29 05:00+02:00")
+    ]
+    (opening, closing) = spring[0]
+    assert (closing.astimezone(UTC) - opening.astimezone(UTC)).seconds / 3600 == 3
+
+
+@pytest.mark.parametrize(
+    ("day", "overrides", "text"),
+    [
+        ("2026-07-15", [ETE], "9h–12h (Été)"),
+        ("2026-07-14", [ETE], "fermé (jour férié)"),
+        ("2026-07-18", [ETE], "fermé (Été)"),
+        ("2026-08-22", [ETE], "9h–12h"),
+        (
+            "2026-07-15",
+            [hours.ChangedHours(ETE.start, ETE.end, ETE.opening_hours)],
+            "9h–12h (horaires modifiés)",
+        ),
+        ("2026-12-24", [NOEL], "8h30–12h (Fermeture de Noël)"),
+        ("2026-12-25", [NOEL], "fermé (jour férié)"),
+        ("2026-12-26", [NOEL], "fermé (Fermeture de Noël)"),
+        ("2026-12-28", [NOEL], "8h30–12h, 13h30–17h"),
+    ],
+)
+def test_days_ahead_with_changed_hours(day, overrides, text):
+    (result,) = hours.days_ahead(MAIRIE, date.fromisoformat(day), 1, overrides)
+    assert result.text == text
+
+
+def test_days_ahead_splits_a_changed_night_at_midnight():
+    result = hours.days_ahead(SOIREES, date(2026, 12, 4), 2, [NUIT_LONGUE])
+    assert [day.text for day in result] == [
+        "20h–24h",
+        "0h–4h, 20h–24h (Nuit longue)",
+    ]
+
+
+def test_days_ahead_across_dst_with_changed_hours():
+    result = hours.days_ahead(DIMANCHE, date(2026, 3, 28), 3, [PRINTEMPS])
+    assert [day.text for day in result] == [
+        "fermé",
+        "1h–5h (Nuit de l'heure d'été)",
+        "fermé",
+    ]
+
+
+def test_weekly_table_exposes_the_recurrence():
+    table = hours.weekly_table(PERMANENCE, date(2026, 12, 1))
+    assert table[1].recurrence == "1er et 3e du mois"
+    assert table[0].recurrence is None
+    assert hours.weekly_table(MAIRIE, date(2026, 12, 1))[0].recurrence is None

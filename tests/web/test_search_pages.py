@@ -258,7 +258,7 @@ def test_suggestion_without_commune_asks_for_it(client):
     assert options
     for option in options:
         href = html.unescape(option["data-href"])
-        assert href == f"/commune?need={slug_of(href)}"
+        assert href == f"/commune?need={slug_of(href)}&via=recherche"
 
 
 def test_at_most_eight_suggestions(client):
