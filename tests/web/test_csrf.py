@@ -42,6 +42,13 @@ from proxiservices.services.directory import get_body
 from proxiservices.services.needs import get_need
 from proxiservices.web import CSRF_MESSAGE
 from tests.plugins.accounts import PASSWORD, csrf_token, login, make_user
+from tests.web import (
+    local_info_csrf_samples,
+    manage_csrf_samples,
+    open_data_csrf_samples,
+    tree_admin_csrf_samples,
+    upkeep_csrf_samples,
+)
 from tests.web.html import text_of
 
 NEW_URL = "/demandes/nouvelle?need=aide-logement&commune=88078"
@@ -66,7 +73,10 @@ POST_ENDPOINTS = _post_endpoints()
 @pytest.fixture(scope="module")
 def kit(workspace):
     """Accounts made once (scrypt is slow on purpose) with a logged-in client each, a
-    reset link, and a way to make fresh requests from the Bruyères desk to the CAF."""
+    reset link, and a way to make fresh requests from the Bruyères desk to the CAF.
+
+    The clients are shared by the samples: a sample that logs out, or changes a password,
+    does it with an account of its own, which ends no session of these."""
     app = workspace
     users = {
         "desk": make_user(app, "receptionist", commune_insee="88078"),
@@ -208,8 +218,11 @@ def sample_login(kit, accepted: bool) -> Post:
 
 
 def sample_logout(kit, accepted: bool) -> Post:
-    if accepted:  # it ends the session: not the shared one
-        client, token = fresh_login(kit, kit.users["admin"])
+    if accepted:
+        # Logging out ends every session of the account (services.accounts.end_sessions):
+        # an account of its own, or the kit's admin client would be logged out for the
+        # samples that come after (the upkeep ones, the tree administration...).
+        client, token = fresh_login(kit, make_user(kit.app, "admin"))
     else:
         client, token = kit.clients["admin"], kit.tokens["admin"]
     return Post(
@@ -432,6 +445,22 @@ SAMPLES: dict[str, Callable[[SimpleNamespace, bool], Post]] = {
     "dashboard.revoke_share": sample_revoke_share,
     "dashboard.visit_outcome": sample_visit_outcome,
 }
+
+
+def _as_post(make: Callable[[SimpleNamespace, bool], dict]) -> Callable:
+    return lambda kit, accepted: Post(**make(kit, accepted))
+
+
+# The directory administration (tests/web/manage_csrf_samples.py).
+SAMPLES.update({e: _as_post(make) for e, make in manage_csrf_samples.SAMPLES.items()})
+# The freshness loop (tests/web/upkeep_csrf_samples.py).
+SAMPLES.update({e: _as_post(make) for e, make in upkeep_csrf_samples.SAMPLES.items()})
+# The decision tree administration (tests/web/tree_admin_csrf_samples.py).
+SAMPLES.update({e: _as_post(make) for e, make in tree_admin_csrf_samples.SAMPLES.items()})
+# Alerts and ateliers (tests/web/local_info_csrf_samples.py).
+SAMPLES.update({e: _as_post(make) for e, make in local_info_csrf_samples.SAMPLES.items()})
+# The mediation places import (tests/web/open_data_csrf_samples.py).
+SAMPLES.update({e: _as_post(make) for e, make in open_data_csrf_samples.SAMPLES.items()})
 
 # How the token is got wrong: (form token, extra headers); None: no csrf_token field.
 VARIANTS = {
