@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Date, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import Date, ForeignKey, Index, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from proxiservices.extensions import db
@@ -41,6 +41,20 @@ class ActivityEvent(db.Model):
             "outcome",
         ),
         Index("ix_activity_event_commune_day", "commune_insee", "occurred_on"),
+        # Request transitions of a period, read from the index alone by PostgreSQL.
+        Index(
+            "ix_activity_event_requests",
+            "occurred_on",
+            postgresql_include=[
+                "commune_insee",
+                "body_id",
+                "from_status",
+                "to_status",
+                "elapsed_seconds",
+            ],
+            postgresql_where=text("kind = 'request'"),
+            sqlite_where=text("kind = 'request'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -83,8 +97,13 @@ class ActivityCount(db.Model):
 
     __tablename__ = "activity_count"
     __table_args__ = (
-        UniqueConstraint("area_code", "grain", "day", "key"),
-        Index("ix_activity_count_key", "grain", "key", "day"),
+        # A period of one area, every key (the figures by need, outcome and channel); with
+        # the count in the index, PostgreSQL reads it alone.
+        UniqueConstraint("area_code", "grain", "day", "key", postgresql_include=["n"]),
+        # One key over days or communes (the trend, the communes table).
+        Index(
+            "ix_activity_count_key", "key", "area_code", "grain", "day", postgresql_include=["n"]
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

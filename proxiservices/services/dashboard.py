@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import and_, case, func, or_, select, true
+from sqlalchemy import and_, case, func, select, true, union_all
 
 from proxiservices.domain import lifecycle, roles
 from proxiservices.domain import statistics as st
@@ -257,23 +257,32 @@ def _utc_bounds(period: st.Period) -> tuple[datetime, datetime]:
     return start, end
 
 
-def _in_period(period: st.Period):
-    """The visit counts of a period: its whole months, then its loose days."""
-    cover = st.cover(period.start, period.end)
-    parts = [
-        and_(ActivityCount.grain == DAY, ActivityCount.day.between(first, last))
-        for first, last in cover.days
-    ]
-    if cover.months:
-        parts.append(and_(ActivityCount.grain == MONTH, ActivityCount.day.in_(cover.months)))
-    return or_(*parts)
-
-
-def _two_periods(period: st.Period, previous: st.Period):
-    """Sums of the current and previous period in one scan of the counts, and its WHERE."""
-    current = func.sum(case((ActivityCount.day >= period.start, ActivityCount.n), else_=0))
-    before = func.sum(case((ActivityCount.day < period.start, ActivityCount.n), else_=0))
-    return current, before, or_(_in_period(period), _in_period(previous))
+def _counts_of_periods(label, where, period: st.Period, previous: st.Period):
+    """(label, current, before) sums of the counts of both periods: each period read as its
+    whole months from the monthly counts and its loose days from the daily ones, one index
+    range each (an OR of ranges would make PostgreSQL scan the whole area)."""
+    parts = []
+    for part in (period, previous):
+        cover = st.cover(part.start, part.end)
+        columns = (label, ActivityCount.day, ActivityCount.n)
+        for first, last in cover.days:
+            parts.append(
+                select(*columns).where(
+                    where, ActivityCount.grain == DAY, ActivityCount.day.between(first, last)
+                )
+            )
+        if cover.months:
+            parts.append(
+                select(*columns).where(
+                    where, ActivityCount.grain == MONTH, ActivityCount.day.in_(cover.months)
+                )
+            )
+    rows = union_all(*parts).subquery()
+    return select(
+        rows.c[0],
+        func.sum(case((rows.c.day >= period.start, rows.c.n), else_=0)),
+        func.sum(case((rows.c.day < period.start, rows.c.n), else_=0)),
+    ).group_by(rows.c[0])
 
 
 def _parse_id(text: str) -> int | None:
@@ -286,12 +295,11 @@ def build_dashboard(
     """Every figure of the dashboard, small counts hidden; a constant number of queries.
     Visits are read from the daily and monthly counts, requests from their events."""
     previous = period.previous()
-    current, before, in_periods = _two_periods(period, previous)
     # 1. Visits by channel, and desk visits by theme, need and outcome, both periods.
     grouped = db.session.execute(
-        select(ActivityCount.key, current, before)
-        .where(ActivityCount.area_code == scope.area_code, in_periods)
-        .group_by(ActivityCount.key)
+        _counts_of_periods(
+            ActivityCount.key, ActivityCount.area_code == scope.area_code, period, previous
+        )
     ).all()
     tables: dict[str, Table] = {}
     by_theme: dict[int | None, list[int]] = defaultdict(lambda: [0, 0])
@@ -342,7 +350,7 @@ def build_dashboard(
     tables["besoins"] = _needs_table(themes, by_need, need_titles, theme_label, hidden_themes)
 
     # 3. By commune (the resident's), both periods.
-    tables["communes"] = _communes_table(scope, current, before, in_periods)
+    tables["communes"] = _communes_table(scope, period, previous)
 
     # 4. Trend: desk visits per Paris day of the period, summed into weeks or months.
     daily = dict(
@@ -460,16 +468,13 @@ def _needs_table(themes, by_need, need_titles, theme_label, hidden_themes) -> Ta
     return table
 
 
-def _communes_table(scope: Scope, current, before, in_periods) -> Table:
+def _communes_table(scope: Scope, period: st.Period, previous: st.Period) -> Table:
+    in_scope = and_(ActivityCount.key == DESK_KEY, _in_scope(ActivityCount.area_code, scope))
+    sums = _counts_of_periods(ActivityCount.area_code, in_scope, period, previous).subquery()
     rows = db.session.execute(
-        select(ActivityCount.area_code, Commune.name, current, before)
-        .join(Commune, Commune.insee == ActivityCount.area_code)
-        .where(
-            ActivityCount.key == DESK_KEY,
-            in_periods,
-            _in_scope(ActivityCount.area_code, scope),
+        select(Commune.insee, Commune.name, sums.c[1], sums.c[2]).join(
+            sums, sums.c[0] == Commune.insee
         )
-        .group_by(ActivityCount.area_code, Commune.name)
     ).all()
     counts = {insee: (name, now, then) for insee, name, now, then in rows}
     if scope.kind in (COMMUNE, EPCI):
@@ -516,30 +521,15 @@ def _bodies_table(
         ActivityEvent.occurred_on <= period.end,
         _in_scope(ActivityEvent.commune_insee, scope),
     )
-    received = dict(
-        db.session.execute(
-            select(ActivityEvent.body_id, func.count())
-            .where(in_period, ActivityEvent.from_status.is_(None))
-            .group_by(ActivityEvent.body_id)
-        ).all()
-    )
     first_response = and_(
         ActivityEvent.from_status.in_(lifecycle.UNANSWERED),
         ActivityEvent.to_status.in_(FIRST_RESPONSES),
     )
-    durations: dict[tuple[int, str], list[int]] = defaultdict(list)
-    for body_id, is_first, is_end, seconds in db.session.execute(
-        select(
-            ActivityEvent.body_id,
-            case((first_response, 1), else_=0),
-            case((ActivityEvent.to_status.in_(ENDS), 1), else_=0),
-            ActivityEvent.elapsed_seconds,
-        ).where(in_period, first_response | ActivityEvent.to_status.in_(ENDS))
-    ):
-        if is_first:
-            durations[(body_id, "first")].append(seconds)
-        if is_end:
-            durations[(body_id, "end")].append(seconds)
+    ended = ActivityEvent.to_status.in_(ENDS)
+    if db.session.get_bind().dialect.name == "postgresql":
+        received, quantiles = _request_figures_in_sql(in_period, first_response, ended)
+    else:
+        received, quantiles = _request_figures_in_python(in_period, first_response, ended)
     today = at.astimezone(PARIS).date()
     overdue_before = datetime.combine(today - timedelta(days=reminder_days[0] - 1), time(), PARIS)
     open_rows = db.session.execute(
@@ -596,10 +586,9 @@ def _bodies_table(
         shown = received.get(body_id, 0) >= st.MINIMUM
         figures = []
         for key in ("first", "end"):
-            values = durations.get((body_id, key), [])
-            for q in (0.5, 0.8):
-                if shown and len(values) >= st.MINIMUM:
-                    seconds = st.percentile(values, q)
+            count, median, eightieth = quantiles.get((body_id, key), (0, None, None))
+            for seconds in (median, eightieth):
+                if shown and count >= st.MINIMUM and seconds is not None:
                     figures.append(Cell(st.format_duration(seconds), round(seconds / 86400, 2)))
                 else:
                     figures.append(DASH)
@@ -611,6 +600,67 @@ def _bodies_table(
         )
     table.total = Row("Total", [count_total, DASH, DASH, DASH, DASH, open_total, late_total])
     return table
+
+
+Quantiles = dict[tuple[int | None, str], tuple[int, float | None, float | None]]
+
+
+def _request_figures_in_sql(in_period, first_response, ended) -> tuple[dict, Quantiles]:
+    """Requests received, and the count, median and 80th percentile of the times to first
+    response and to closure per body, computed by PostgreSQL in one scan."""
+    seconds = ActivityEvent.elapsed_seconds
+    rows = db.session.execute(
+        select(
+            ActivityEvent.body_id,
+            func.count().filter(ActivityEvent.from_status.is_(None)),
+            *(
+                column
+                for condition in (first_response, ended)
+                for column in (
+                    func.count(seconds).filter(condition),
+                    func.percentile_cont(0.5).within_group(seconds).filter(condition),
+                    func.percentile_cont(0.8).within_group(seconds).filter(condition),
+                )
+            ),
+        )
+        .where(in_period)
+        .group_by(ActivityEvent.body_id)
+    ).all()
+    received = {row[0]: row[1] for row in rows if row[1]}
+    quantiles: Quantiles = {}
+    for body_id, _, *figures in rows:
+        quantiles[(body_id, "first")] = tuple(figures[:3])
+        quantiles[(body_id, "end")] = tuple(figures[3:])
+    return received, quantiles
+
+
+def _request_figures_in_python(in_period, first_response, ended) -> tuple[dict, Quantiles]:
+    """The same figures where the database has no percentile function (SQLite)."""
+    received = dict(
+        db.session.execute(
+            select(ActivityEvent.body_id, func.count())
+            .where(in_period, ActivityEvent.from_status.is_(None))
+            .group_by(ActivityEvent.body_id)
+        ).all()
+    )
+    durations: dict[tuple[int, str], list[int]] = defaultdict(list)
+    for body_id, is_first, is_end, seconds in db.session.execute(
+        select(
+            ActivityEvent.body_id,
+            case((first_response, 1), else_=0),
+            case((ended, 1), else_=0),
+            ActivityEvent.elapsed_seconds,
+        ).where(in_period, first_response | ended)
+    ):
+        if is_first:
+            durations[(body_id, "first")].append(seconds)
+        if is_end:
+            durations[(body_id, "end")].append(seconds)
+    quantiles: Quantiles = {
+        key: (len(values), st.percentile(values, 0.5), st.percentile(values, 0.8))
+        for key, values in durations.items()
+    }
+    return received, quantiles
 
 
 def _searches_table(scope: Scope, period: st.Period) -> Table:
