@@ -33,7 +33,16 @@ def seed_command(seed_dir: str | None, demo: bool) -> None:
 
 
 def register_cli(app: Flask) -> None:
-    from proxiservices.commands import activity, directory, links, outbox, requests, search, users
+    from proxiservices.commands import (
+        activity,
+        directory,
+        links,
+        outbox,
+        reports,
+        requests,
+        search,
+        users,
+    )
 
     app.cli.add_command(seed_command)
     app.cli.add_command(users.group)
@@ -43,3 +52,4 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(activity.group)
     app.cli.add_command(links.group)
     app.cli.add_command(directory.group)
+    app.cli.add_command(reports.group)

@@ -226,9 +226,12 @@ def _atelier_form(obj=None) -> AtelierForm:
 
 
 def _atelier_input(form: AtelierForm) -> atelier_service.AtelierInput:
+    """Read after validation. The organiser is an administrator's choice only: a partner
+    always publishes as its own body, whatever a crafted `body_id` says."""
+    organiser = form.body_id.data if atelier_service.is_admin(current_user) else None
     return atelier_service.AtelierInput(
         site_id=int(form.site_id.data),
-        body_id=int(form.body_id.data) if form.body_id.data else None,
+        body_id=int(organiser) if organiser else None,
         title=" ".join(form.title.data.split()),
         theme=" ".join(form.theme.data.split()),
         description=(form.description.data or "").strip(),

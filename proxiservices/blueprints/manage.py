@@ -225,6 +225,8 @@ def site_form(slug: str | None = None, body_slug: str | None = None):
     form = SiteForm(obj=found if request.method == "GET" else None)
     if request.method == "GET" and found:
         form.coverage.data = " ".join(c.area_code for c in found.coverage)
+        if service.at_commune_centre(found):
+            form.latitude.data = form.longitude.data = None
     previewing = request.form.get("action") == "preview"
     if request.method == "POST" and form.validate() and not previewing:
         values, codes = form.values(), form.area_codes()
@@ -344,16 +346,21 @@ def _permanence(permanence_id: int):
 @bp.route("/permanences/<int:permanence_id>", methods=["GET", "POST"])
 @permission_required(roles.EDIT_DIRECTORY)
 def permanence_form(body_slug: str | None = None, permanence_id: int | None = None):
-    """A permanence the body holds at any host site; schedule checked as typed."""
+    """A permanence the body holds at a host site (for a partner: its own sites or the usual
+    hosts, see `HOST_KINDS`); schedule checked as typed."""
     permanence = _permanence(permanence_id) if permanence_id is not None else None
     owner = permanence.body if permanence else _body(body_slug)
     form = PermanenceForm(obj=permanence if request.method == "GET" else None)
-    form.host_site_id.choices = choices(service.host_site_choices())
+    current_host = permanence.host_site_id if permanence else None
+    form.offer_hosts(service.host_site_choices(current_user, owner, current_host))
     if request.method == "POST" and form.validate():
         try:
             edits.save_permanence(
                 current_user, owner, permanence, form.values(), form.host_site_id.data, now()
             )
+        except service.HostRefused as problem:
+            db.session.rollback()
+            form.host_site_id.errors.append(str(problem))
         except service.ManageError as problem:
             db.session.rollback()
             form.schedule.errors.append(str(problem))

@@ -19,9 +19,18 @@ MONTHS = (
 )
 
 
+def _shifted(moment: datetime, days: int) -> datetime:
+    """`moment` moved by `days`, held at the calendar's limits (a typo saved as 01/01/0001
+    must not make a page fail)."""
+    try:
+        return moment + timedelta(days=days)
+    except OverflowError:
+        return datetime.min if days < 0 else datetime.max
+
+
 def is_announced(start: datetime, end: datetime, now: datetime) -> bool:
     """Shown as a banner from BANNER_DAYS before its start until its end (naive Paris times)."""
-    return start - timedelta(days=BANNER_DAYS) <= now < end
+    return _shifted(start, -BANNER_DAYS) <= now < end
 
 
 def is_past(end: datetime, now: datetime) -> bool:
@@ -37,7 +46,7 @@ def long_day_label(moment: datetime) -> str:
 def period_text(start: datetime, end: datetime) -> str:
     """ "du jeudi 24 décembre à 12h au samedi 26 décembre inclus", "le lundi 7 décembre de 14h à
     16h": an end at midnight means the day before was the last one, as people say it."""
-    last_day = (end - timedelta(days=1)) if end.time() == time(0) else end
+    last_day = _shifted(end, -1) if end.time() == time(0) else end
     if start.date() == last_day.date():
         if start.time() == time(0) and end.time() == time(0):
             return f"le {long_day_label(start)}"

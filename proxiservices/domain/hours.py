@@ -179,10 +179,20 @@ def _try_parse(expr: str | None) -> OpeningHours | None:
         return None
 
 
+# Instants are clamped to these, far from datetime's limits (years 1 and 9999): the searches
+# below reach 400 days ahead, and a typo saved as 31/12/9999 must not make a page fail.
+EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
+LATEST = datetime(9000, 1, 1, tzinfo=UTC)
+
+
 def _utc(moment: datetime) -> datetime:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=PARIS)
-    return moment.astimezone(UTC)
+    try:
+        moment = moment.astimezone(UTC)
+    except OverflowError:  # 01/01/0001 in Paris is still year 0 in UTC
+        return EARLIEST
+    return min(max(moment, EARLIEST), LATEST)
 
 
 def _midnight(day: date) -> datetime:

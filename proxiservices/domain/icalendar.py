@@ -8,6 +8,7 @@ calendar client can misread the DST changes. `read_events` parses our own output
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -15,6 +16,11 @@ from datetime import UTC, datetime
 CRLF = "\r\n"
 LINE_OCTETS = 75
 PRODID = "-//Proxiservices//Permanences et ateliers//FR"
+# Control characters a TEXT value may not hold (3.3.11: tab is allowed, line ends are
+# escaped); a CR or LF written raw would end the property and let the rest forge others.
+TEXT_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# A URI or a UID has no whitespace and no control character at all.
+URI_BREAKERS = re.compile(r"[\s\x00-\x1f\x7f-\x9f]")
 
 
 @dataclass(frozen=True)
@@ -32,7 +38,9 @@ class Event:
 
 
 def escape_text(value: str) -> str:
-    """TEXT value escaping: backslash, semicolon, comma and newlines (RFC 5545 3.3.11)."""
+    """TEXT value escaping: backslash, semicolon, comma and newlines (RFC 5545 3.3.11);
+    other control characters are dropped."""
+    value = TEXT_CONTROLS.sub("", value)
     value = value.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,")
     return value.replace("\r\n", "\\n").replace("\r", "\\n").replace("\n", "\\n")
 
@@ -46,6 +54,19 @@ def unescape_text(value: str) -> str:
         else:
             out.append(char)
     return "".join(out)
+
+
+def safe_uri(value: str | None) -> str | None:
+    """A URI as written (URIs are not escaped), or None when it holds whitespace or a
+    control character: such an address is broken, and written raw it would end the line."""
+    if not value or URI_BREAKERS.search(value):
+        return None
+    return value
+
+
+def safe_uid(value: str) -> str:
+    """A UID is ours (kind-id@host), written raw: whitespace and controls are dropped."""
+    return URI_BREAKERS.sub("", value)
 
 
 def fold(line: str) -> str:
@@ -73,7 +94,7 @@ def format_utc(moment: datetime) -> str:
 def _event_lines(event: Event, stamp: datetime) -> list[str]:
     lines = [
         "BEGIN:VEVENT",
-        f"UID:{event.uid}",
+        f"UID:{safe_uid(event.uid)}",
         f"DTSTAMP:{format_utc(stamp)}",
         f"DTSTART:{format_utc(event.start)}",
         f"DTEND:{format_utc(event.end)}",
@@ -83,8 +104,8 @@ def _event_lines(event: Event, stamp: datetime) -> list[str]:
         lines.append(f"DESCRIPTION:{escape_text(event.description)}")
     if event.location:
         lines.append(f"LOCATION:{escape_text(event.location)}")
-    if event.url:
-        lines.append(f"URL:{event.url}")
+    if url := safe_uri(event.url):
+        lines.append(f"URL:{url}")
     if event.categories:
         lines.append("CATEGORIES:" + ",".join(escape_text(c) for c in event.categories))
     lines.append("END:VEVENT")

@@ -185,6 +185,23 @@ SIRET = re.compile(r"^\d{14}$")
 RNA = re.compile(r"^W[a-zA-Z0-9]{9}$")
 ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 NUMBER = re.compile(r"^-?\d+(?:\.\d+)?$")
+# The widest value each stored field may take: the columns of Site and Body in
+# models/directory.py (tested to match). Longer values are row errors, never a database error.
+MAX_LENGTHS = {
+    "nom": 200,
+    "adresse": 300,
+    "telephone": 40,
+    "courriels": 200,  # each address
+    "site_web": 500,  # each address
+    "horaires": 500,
+    "source": 500,
+    "structure_parente": 200,
+}
+# A spreadsheet reads a cell starting with one of these as a formula (CSV injection).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# ... except numbers and phone numbers, which are left as they are: "-0.5", "+33 3 29 00 00 00".
+NUMBER_LIKE = re.compile(r"^[+-]?\d[\d .]*$")
+SHOWN_CHARS = 60
 
 
 class FileError(ValueError):
@@ -297,7 +314,7 @@ def read_rows(text: str) -> tuple[list[tuple[int, dict[str, str]]], list[RowErro
                     )
                 )
                 continue
-            cells = [cell.strip() for cell in cells]
+            cells = [unescape_cell(cell.strip()) for cell in cells]
             rows.append((number, dict(zip(header, cells, strict=True))))
     except csv.Error as error:
         raise FileError(f"Ligne {reader.line_num} illisible : {error}.") from error
@@ -319,6 +336,21 @@ def _check_header(header: Sequence[str]) -> None:
     missing = [name for name in REQUIRED if name not in header]
     if missing:
         raise FileError(f"Colonnes obligatoires absentes : {', '.join(missing)}.")
+
+
+def spreadsheet_safe(value: str) -> str:
+    """The cell as text a spreadsheet will not run: a leading `'` before a formula start
+    (`=HYPERLINK(...)`, `+cmd|...`), numbers and phone numbers left as they are."""
+    if value.startswith(FORMULA_STARTS) and not NUMBER_LIKE.match(value):
+        return "'" + value
+    return value
+
+
+def unescape_cell(value: str) -> str:
+    """Undo `spreadsheet_safe`, so that our own export is read back as it was written."""
+    if len(value) > 1 and value[0] == "'" and value[1:].startswith(FORMULA_STARTS):
+        return value[1:]
+    return value
 
 
 # --- checking -----------------------------------------------------------------------------
@@ -410,8 +442,8 @@ def check_row(
             "(W suivi de 9 caractères).",
         )
     name = row.get("nom")
-    if len(name) > 200:
-        row.error("nom", "Le nom est trop long (200 caractères au plus).")
+    if len(name) > MAX_LENGTHS["nom"]:
+        row.error("nom", f"Le nom est trop long ({MAX_LENGTHS['nom']} caractères au plus).")
 
     postcode = row.get("code_postal")
     if postcode and not POSTCODE.match(postcode):
@@ -421,8 +453,10 @@ def check_row(
     address = row.get("adresse")
     if row.get("complement_adresse"):
         address = f"{address}, {row.get('complement_adresse')}" if address else ""
-    if len(address) > 300:
-        row.error("adresse", "L'adresse est trop longue (300 caractères au plus).")
+    if len(address) > MAX_LENGTHS["adresse"]:
+        row.error(
+            "adresse", f"L'adresse est trop longue ({MAX_LENGTHS['adresse']} caractères au plus)."
+        )
 
     latitude = _coordinate(row, "latitude", 90)
     longitude = _coordinate(row, "longitude", 180)
@@ -431,7 +465,12 @@ def check_row(
         row.error(missing, "Latitude et longitude vont ensemble : indiquez les deux ou aucune.")
 
     phone = None
-    if row.get("telephone"):
+    if len(row.get("telephone")) > MAX_LENGTHS["telephone"]:
+        row.error(
+            "telephone",
+            f"Le numéro est trop long ({MAX_LENGTHS['telephone']} caractères au plus).",
+        )
+    elif row.get("telephone"):
         digits = normalise_phone(row.get("telephone"))
         if digits is None:
             row.error(
@@ -445,28 +484,51 @@ def check_row(
     emails: list[str] = []
     for value in split_values(row.get("courriels")):
         email = normalise_email(value)
-        if email is None:
-            row.error("courriels", f"Adresse e-mail « {value} » invalide.")
+        if len(value) > MAX_LENGTHS["courriels"]:
+            row.error(
+                "courriels",
+                f"Adresse e-mail « {_shown(value)} » trop longue "
+                f"({MAX_LENGTHS['courriels']} caractères au plus).",
+            )
+        elif email is None:
+            row.error("courriels", f"Adresse e-mail « {_shown(value)} » invalide.")
         else:
             emails.append(email)
 
     urls = split_urls(row.get("site_web"))
-    for value in urls:
-        if not is_url(value):
-            row.error(
-                "site_web", f"Adresse web « {value} » invalide : elle doit commencer par https://."
-            )
-    for name_ in ("fiche_acces_libre", "prise_rdv"):
-        if row.get(name_) and not is_url(row.get(name_)):
-            row.error(
-                name_,
-                f"Adresse web « {row.get(name_)} » invalide : elle doit commencer par https://.",
-            )
+    for name_, values in (
+        ("site_web", urls),
+        ("fiche_acces_libre", [row.get("fiche_acces_libre")]),
+        ("prise_rdv", [row.get("prise_rdv")]),
+    ):
+        for value in filter(None, values):
+            if len(value) > MAX_LENGTHS["site_web"]:
+                row.error(
+                    name_,
+                    f"Adresse web « {_shown(value)} » trop longue "
+                    f"({MAX_LENGTHS['site_web']} caractères au plus).",
+                )
+            elif not is_url(value):
+                row.error(
+                    name_,
+                    f"Adresse web « {_shown(value)} » invalide : elle doit commencer par https://.",
+                )
 
     hours = row.get("horaires") or None
-    message = validate_hours(hours)
-    if message:
+    if hours and len(hours) > MAX_LENGTHS["horaires"]:
+        row.error(
+            "horaires",
+            f"Les horaires sont trop longs ({MAX_LENGTHS['horaires']} caractères au plus).",
+        )
+    elif message := validate_hours(hours):
         row.error("horaires", message)
+
+    for name_, label in (
+        ("source", "La source est trop longue"),
+        ("structure_parente", "Le nom de la structure parente est trop long"),
+    ):
+        if len(row.get(name_)) > MAX_LENGTHS[name_]:
+            row.error(name_, f"{label} ({MAX_LENGTHS[name_]} caractères au plus).")
 
     if len(row.get("presentation_resume")) > 280:
         row.error("presentation_resume", "Le résumé dépasse 280 caractères.")
@@ -504,6 +566,11 @@ def check_row(
         ),
         [],
     )
+
+
+def _shown(value: str) -> str:
+    """A value quoted in a message, cut short: an error report must stay readable."""
+    return value if len(value) <= SHOWN_CHARS else value[: SHOWN_CHARS - 1] + "…"
 
 
 def _check_commune(
@@ -686,10 +753,13 @@ def to_row(site: SiteRecord) -> dict[str, str]:
 
 
 def write_csv(sites: Iterable[SiteRecord]) -> str:
-    """The schema's CSV: UTF-8, `,`, a header row, CRLF line ends as the csv module writes."""
+    """The schema's CSV: UTF-8, `,`, a header row, CRLF line ends as the csv module writes.
+
+    Administrators open it in a spreadsheet, and names come from partners: every text cell
+    that would be read as a formula is written with a leading `'` (read back without it)."""
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=FIELDS)
     writer.writeheader()
     for site in sites:
-        writer.writerow(to_row(site))
+        writer.writerow({name: spreadsheet_safe(value) for name, value in to_row(site).items()})
     return out.getvalue()

@@ -19,9 +19,32 @@ MASCULINE = (
     *("guichet", "tribunal", "commissariat", "espace", "hôtel", "local", "foyer"),
 )
 
+# The kinds of bodies whose sites normally host other bodies' permanences (a France services,
+# a digital adviser's place, a town hall, a CCAS, an intercommunality's offices). A partner
+# holds its permanences there or at its own sites, nowhere else: it cannot put its name on,
+# say, another agency's counter. Administrators place a permanence anywhere.
+HOST_KINDS = ("FRANCE_SERVICES", "CONSEILLER_NUMERIQUE", "MAIRIE", "CCAS", "INTERCOMMUNALITE")
+HOST_RULE = (
+    "Un partenaire tient les permanences de son organisme dans ses propres lieux, ou dans une "
+    "France Services, un lieu de conseiller numérique, une mairie, un CCAS ou une "
+    "intercommunalité."
+)
+
+
+def may_host(host_body_id: int, host_kind: str, holder_body_id: int) -> bool:
+    """Whether a site (of body `host_body_id`, of kind `host_kind`) may host the permanences
+    of body `holder_body_id` when its partner sets them."""
+    return host_body_id == holder_body_id or host_kind in HOST_KINDS
+
 
 def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=hours.PARIS)
+
+
+def day_after(day: date) -> date | None:
+    """The day after the last day of validity; None past the calendar's end (a typo saved
+    as 31/12/9999 reads as "no end" rather than failing the page)."""
+    return None if day >= date.max else day + timedelta(days=1)
 
 
 def next_occurrences(
@@ -39,7 +62,8 @@ def next_occurrences(
     """
     moment = _aware(at).astimezone(UTC)
     low = datetime.combine(starts_on, time(0), hours.PARIS) if starts_on else None
-    high = datetime.combine(ends_on + timedelta(days=1), time(0), hours.PARIS) if ends_on else None
+    after = day_after(ends_on) if ends_on else None
+    high = datetime.combine(after, time(0), hours.PARIS) if after else None
     closed = [(_aware(c.start), _aware(c.end)) for c in host_closures]
     found: list[hours.Period] = []
     for days in hours.SEARCH_DAYS:

@@ -4,6 +4,7 @@ permanences. Every message is French; values come back trimmed, blanks as None."
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -19,10 +20,12 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Optional, ValidationError
 
 from proxiservices.domain import hours
 from proxiservices.domain.changes import CLOSURE_KINDS
+from proxiservices.domain.permanences import HOST_RULE
 from proxiservices.forms import EmailAddress
 from proxiservices.forms.requests import at_most, choices
 
@@ -69,8 +72,14 @@ class OpeningHoursSyntax:
             raise ValidationError(problem)
 
 
+# Dates typed in the directory: wide enough for any real one, narrow enough that a typo
+# (31/12/9999, 01/01/0001) never reaches the pages that compute with it.
+FIRST_YEAR, LAST_YEAR = 2000, 2100
+YEAR_RANGE = f"L'année doit être comprise entre {FIRST_YEAR} et {LAST_YEAR}."
+
+
 class FrenchDateField(DateField):
-    """A date (aaaa-mm-jj from the date picker, or jj/mm/aaaa typed by hand)."""
+    """A date (aaaa-mm-jj from the date picker, or jj/mm/aaaa typed by hand), 2000 to 2100."""
 
     def __init__(self, label: str, **kwargs: Any) -> None:
         kwargs.setdefault("format", ["%Y-%m-%d", "%d/%m/%Y"])
@@ -86,11 +95,15 @@ class FrenchDateField(DateField):
             raise ValueError(
                 "Date non reconnue : indiquez-la au format jj/mm/aaaa, par exemple 24/12/2026."
             ) from None
+        if not FIRST_YEAR <= self.data.year <= LAST_YEAR:
+            self.data = None
+            raise ValueError(YEAR_RANGE)
 
 
 class LocalDateTimeField(StringField):
-    """A Paris wall-clock date and time. A date alone means the start of that day, or for an
-    end (`end_of_day`) the end of it, so "24/12 → 26/12" closes three whole days."""
+    """A Paris wall-clock date and time, 2000 to 2100. A date alone means the start of that
+    day, or for an end (`end_of_day`) the end of it, so "24/12 → 26/12" closes three whole
+    days."""
 
     FORMATS = ("%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%d/%m/%Y %H:%M", "%d/%m/%Y %Hh%M")
     DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y")
@@ -111,21 +124,29 @@ class LocalDateTimeField(StringField):
             return
         for fmt in self.FORMATS:
             try:
-                self.data = datetime.strptime(text, fmt)
-                return
+                moment = datetime.strptime(text, fmt)
             except ValueError:
-                pass
+                continue
+            self.data = self._in_range(moment)
+            return
         for fmt in self.DATE_FORMATS:
             try:
                 day = datetime.strptime(text, fmt)
             except ValueError:
                 continue
+            day = self._in_range(day)
             self.data = day + timedelta(days=1) if self.end_of_day else day
             return
         raise ValueError(
             "Date et heure non reconnues : indiquez par exemple 24/12/2026 12:00, "
             "ou une date seule pour la journée entière."
         )
+
+    @staticmethod
+    def _in_range(moment: datetime) -> datetime:
+        if not FIRST_YEAR <= moment.year <= LAST_YEAR:
+            raise ValueError(YEAR_RANGE)
+        return moment
 
 
 class CoordinateField(StringField):
@@ -316,9 +337,34 @@ class ClosureForm(FlaskForm):
         return values
 
 
+class HostSiteField(SelectField):
+    """The host site of a permanence, among the sites offered (which the service decides);
+    anything else is refused in French rather than with WTForms' English messages."""
+
+    def __init__(self, label: str, **kwargs: Any) -> None:
+        super().__init__(label, coerce=int, **kwargs)
+
+    def process_formdata(self, valuelist: list[str]) -> None:
+        text = (valuelist[0] if valuelist else "").strip()
+        self.data = None
+        if not text:
+            return
+        if not text.isascii() or not text.isdigit():
+            raise ValueError(HOST_NOT_OFFERED)
+        self.data = int(text)
+
+    def pre_validate(self, form: Form) -> None:
+        offered = {self.coerce(c.value) for c in self.iter_choices()}
+        if self.data is not None and self.data not in offered:
+            raise ValidationError(HOST_NOT_OFFERED)
+
+
+HOST_NOT_OFFERED = f"Lieu d'accueil non proposé : choisissez-le dans la liste. {HOST_RULE}"
+
+
 class PermanenceForm(FlaskForm):
-    host_site_id = SelectField(
-        "Lieu d'accueil", coerce=int, validators=[InputRequired("Choisissez le lieu d'accueil.")]
+    host_site_id = HostSiteField(
+        "Lieu d'accueil", validators=[InputRequired("Choisissez le lieu d'accueil.")]
     )
     schedule = StringField(
         "Horaires de la permanence (syntaxe OpenStreetMap)",
@@ -340,6 +386,12 @@ class PermanenceForm(FlaskForm):
     verified_on = FrenchDateField("Vérifié le", validators=[Optional()])
 
     FIELDS = ("schedule", "by_appointment", "note", "starts_on", "ends_on", "source", "verified_on")
+
+    def offer_hosts(self, hosts: Iterable[Any]) -> None:
+        """The host sites to choose from (`HostChoice` rows), in their groups."""
+        self.host_site_id.choices = [
+            SelectChoice(h.site_id, h.label, optgroup=h.group) for h in hosts
+        ]
 
     def validate_ends_on(self, field: FrenchDateField) -> None:
         if field.data and self.starts_on.data and field.data < self.starts_on.data:

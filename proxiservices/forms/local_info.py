@@ -6,6 +6,7 @@ a person may read is in French.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from urllib.parse import urlsplit
 
@@ -21,8 +22,21 @@ FORMATS = ("%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%d/%m/%Y %H:%M", "%d/%m/%Y %Hh%M
 PLACES_MAX = 500
 
 
+# C0 controls other than tab, line feed and carriage return, and DEL: invisible, never meant
+# (a pasted Word line break is \x0b), and forbidden in XML, hence in the Atom feed.
+STRAY_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# Any whitespace or control character: a web address has none (and a line break in one
+# would end an iCalendar property).
+URL_BREAKERS = re.compile(r"[\s\x00-\x1f\x7f-\x9f]")
+
+
 def at_most(length: int) -> Length:
     return Length(max=length, message=f"{length} caractères au plus.")
+
+
+def without_controls(value: str | None) -> str | None:
+    """Filter of the free-text fields: stray control characters removed."""
+    return STRAY_CONTROLS.sub("", value) if isinstance(value, str) else value
 
 
 class WallClockField(Field):
@@ -57,6 +71,12 @@ class WallClockField(Field):
         raise ValueError("Date et heure non reconnues : par exemple 24/12/2026 14:00.")
 
 
+def is_number(value: object) -> bool:
+    """Digits 0-9 only: "²" or "٣" pass str.isdigit() but int() refuses or misreads them."""
+    text = str(value or "")
+    return text.isascii() and text.isdigit()
+
+
 def _required_when(field: WallClockField, message: str) -> None:
     if field.data is None and not field.errors and not field.process_errors:
         raise ValidationError(message)
@@ -82,9 +102,15 @@ class AlertForm(FlaskForm):
         validate_choice=False,
     )
     title = StringField(
-        "Titre", validators=[DataRequired("Indiquez un titre court."), at_most(200)]
+        "Titre",
+        validators=[DataRequired("Indiquez un titre court."), at_most(200)],
+        filters=[without_controls],
     )
-    message = TextAreaField("Message (facultatif)", validators=[Optional(), at_most(2000)])
+    message = TextAreaField(
+        "Message (facultatif)",
+        validators=[Optional(), at_most(2000)],
+        filters=[without_controls],
+    )
     body_kind_code = SelectField(
         "Ne concerne que les démarches de ce type d'organisme (facultatif)",
         validate_choice=False,
@@ -128,17 +154,27 @@ class AtelierForm(FlaskForm):
         "Organisme qui anime l'atelier (si ce n'est pas celui du lieu)", validate_choice=False
     )
     title = StringField(
-        "Titre de l'atelier", validators=[DataRequired("Indiquez le titre."), at_most(200)]
+        "Titre de l'atelier",
+        validators=[DataRequired("Indiquez le titre."), at_most(200)],
+        filters=[without_controls],
     )
     theme = StringField(
-        "Thème", validators=[DataRequired("Indiquez le thème de l'atelier."), at_most(120)]
+        "Thème",
+        validators=[DataRequired("Indiquez le thème de l'atelier."), at_most(120)],
+        filters=[without_controls],
     )
-    description = TextAreaField("Description (facultatif)", validators=[Optional(), at_most(3000)])
+    description = TextAreaField(
+        "Description (facultatif)",
+        validators=[Optional(), at_most(3000)],
+        filters=[without_controls],
+    )
     starts_at = WallClockField("Début")
     ends_at = WallClockField("Fin")
     places = StringField("Nombre de places (facultatif)", validators=[Optional()])
     # No Optional(): it would stop the chain before validate_signup checks the pair.
-    signup = TextAreaField("Comment s'inscrire", validators=[at_most(1000)])
+    signup = TextAreaField(
+        "Comment s'inscrire", validators=[at_most(1000)], filters=[without_controls]
+    )
     signup_url = StringField(
         "Adresse d'inscription en ligne (facultatif)", validators=[Optional(), at_most(500)]
     )
@@ -150,13 +186,13 @@ class AtelierForm(FlaskForm):
     def validate_site_id(self, field: SelectField) -> None:
         if not field.data:
             raise ValidationError("Choisissez le lieu de l'atelier.")
-        if not str(field.data).isdigit() or int(field.data) not in self._sites:
+        if not is_number(field.data) or int(field.data) not in self._sites:
             raise ValidationError("Lieu inconnu : choisissez-le dans la liste.")
 
     def validate_body_id(self, field: SelectField) -> None:
         if not field.data or self._bodies is None:
             return
-        if not str(field.data).isdigit() or int(field.data) not in self._bodies:
+        if not is_number(field.data) or int(field.data) not in self._bodies:
             raise ValidationError("Organisme inconnu : choisissez-le dans la liste.")
 
     def validate_starts_at(self, field: WallClockField) -> None:
@@ -182,8 +218,13 @@ class AtelierForm(FlaskForm):
     def validate_signup_url(self, field: StringField) -> None:
         value = (field.data or "").strip()
         if value:
+            if URL_BREAKERS.search(value):
+                raise ValidationError(
+                    "Adresse web non reconnue : elle ne contient ni espace, "
+                    "ni retour à la ligne, ni tabulation."
+                )
             parts = urlsplit(value)
-            if parts.scheme not in ("http", "https") or not parts.netloc or " " in value:
+            if parts.scheme not in ("http", "https") or not parts.netloc:
                 raise ValidationError(
                     "Adresse web non reconnue : elle commence par https://, "
                     "par exemple https://www.exemple.fr/inscription."

@@ -131,11 +131,12 @@ def is_known_area(code: str) -> bool:
 
 def _shown(alerts: list[Alert], at: datetime) -> list[ShownAlert]:
     names = area_names(a.area_code for a in alerts)
-    # Body kinds are few and usually loaded already: the identity map answers.
-    kinds = {
-        code: db.session.get(BodyKind, code)
-        for code in {a.body_kind_code for a in alerts if a.body_kind_code}
-    }
+    codes = {a.body_kind_code for a in alerts if a.body_kind_code}
+    kinds = (
+        {k.code: k for k in db.session.scalars(select(BodyKind).where(BodyKind.code.in_(codes)))}
+        if codes
+        else {}
+    )
     local = wall_clock(at)
     shown = [
         ShownAlert(
@@ -156,10 +157,10 @@ def list_for_areas(
     codes: Iterable[str],
     at: datetime,
     ahead_days: int = AHEAD_DAYS,
-    body_kind_code: str | None = None,
+    body_kind_codes: Iterable[str] | None = None,
 ) -> list[ShownAlert]:
-    """Alerts naming one of `codes` that run at `at` or start within `ahead_days`; with a
-    body kind, the alerts for every kind and those for this kind only."""
+    """Alerts naming one of `codes` that run at `at` or start within `ahead_days`; with
+    body kinds, the alerts for every kind and those for one of these kinds only."""
     codes = set(codes)
     if not codes:
         return []
@@ -169,18 +170,19 @@ def list_for_areas(
         Alert.ends_at >= local,
         Alert.starts_at <= local + timedelta(days=ahead_days),
     )
-    if body_kind_code is not None:
+    if body_kind_codes is not None:
         stmt = stmt.where(
-            or_(Alert.body_kind_code.is_(None), Alert.body_kind_code == body_kind_code)
+            or_(Alert.body_kind_code.is_(None), Alert.body_kind_code.in_(set(body_kind_codes)))
         )
     return _shown(list(db.session.scalars(stmt.order_by(Alert.starts_at, Alert.id))), at)
 
 
 def list_for_commune(
-    commune: Commune, at: datetime, body_kind_code: str | None = None
+    commune: Commune, at: datetime, body_kind_codes: Iterable[str] | None = None
 ) -> list[ShownAlert]:
-    """What concerns a commune: its own alerts, its EPCI's and its département's."""
-    return list_for_areas(commune.territory_codes, at, body_kind_code=body_kind_code)
+    """What concerns a commune: its own alerts, its EPCI's and its département's (with
+    body kinds: only the alerts for every kind or for one of these)."""
+    return list_for_areas(commune.territory_codes, at, body_kind_codes=body_kind_codes)
 
 
 def list_for_communes(communes: Iterable[Commune | None], at: datetime) -> list[ShownAlert]:
@@ -226,6 +228,8 @@ def list_managed(actor: User, at: datetime) -> ManagedAlerts:
 
 def get_alert_for(actor: User, alert_id: int) -> Alert | None:
     """The alert, None when no alert has this id; AlertScopeError when it is not the actor's."""
+    if not 0 < alert_id < 2**31:  # beyond PostgreSQL's integer: no such alert
+        return None
     alert = db.session.get(Alert, alert_id)
     if alert is None:
         return None

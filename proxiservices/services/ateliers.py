@@ -201,6 +201,8 @@ def list_managed(actor: User, at: datetime) -> ManagedAteliers:
 
 def get_atelier_for(actor: User, atelier_id: int) -> Atelier | None:
     """The atelier, None for an unknown id; AtelierScopeError when it is not the actor's."""
+    if not 0 < atelier_id < 2**31:  # beyond PostgreSQL's integer: no such atelier
+        return None
     atelier = db.session.scalars(_query().where(Atelier.id == atelier_id)).one_or_none()
     if atelier is None:
         return None

@@ -3,12 +3,14 @@ feeds of a site's or a body's permanences and ateliers.
 
 URLs are passed in by the caller (the blueprint knows the host); nothing here reads the
 request. Permanences are written as one event per occurrence over the next 90 days, worked
-out from their OSM schedule with holidays and the host site's closures applied: exact, and
+out from their OSM schedule with holidays and the host site's closures applied (an
+occurrence a closure touches is left out whole, as on the result page): exact, and
 readable by every calendar client (no RRULE to translate from `Tu[1,3]`).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -18,7 +20,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from proxiservices.domain import hours
-from proxiservices.domain.icalendar import Event, calendar
+from proxiservices.domain.icalendar import Event, calendar, safe_uri
+from proxiservices.domain.permanences import day_after
 from proxiservices.extensions import db
 from proxiservices.models import Atelier, Body, Commune, Permanence, Site
 from proxiservices.services import alerts as alert_service
@@ -28,6 +31,9 @@ ATOM = "http://www.w3.org/2005/Atom"
 CALENDAR_DAYS = 90
 # The date part of tag: URIs (RFC 4151): when the naming authority took these names.
 TAG_DATE = "2026"
+# Characters XML 1.0 forbids (2.2): C0 controls but tab and line ends, surrogates, U+FFFE/F.
+# One of them in a title (a pasted Word line break is \x0b) and no reader opens the feed.
+NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
 @dataclass(frozen=True)
@@ -38,6 +44,11 @@ class FeedLinks:
     self_url: str
     page_url: str
     site_url: Callable[[Site], str] | None = None
+
+
+def xml_text(value: str) -> str:
+    """Text as XML may carry it: the characters it forbids are dropped."""
+    return NOT_XML.sub("", value)
 
 
 def _rfc3339(moment: datetime) -> str:
@@ -60,9 +71,11 @@ def alerts_atom(commune: Commune, at: datetime, links: FeedLinks) -> bytes:
     shown = alert_service.list_for_commune(commune, at)
 
     def sub(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) -> ET.Element:
-        element = ET.SubElement(parent, f"{{{ATOM}}}{tag}", attrs)
+        element = ET.SubElement(
+            parent, f"{{{ATOM}}}{tag}", {k: xml_text(v) for k, v in attrs.items()}
+        )
         if text is not None:
-            element.text = text
+            element.text = xml_text(text)
         return element
 
     feed = ET.Element(f"{{{ATOM}}}feed", {"{http://www.w3.org/XML/1998/namespace}lang": "fr"})
@@ -125,8 +138,9 @@ def _window(at: datetime) -> tuple[datetime, datetime]:
 def _clip(start: datetime, end: datetime, first: date | None, last: date | None):
     if first is not None:
         start = max(start, datetime.combine(first, time(0), hours.PARIS))
-    if last is not None:
-        end = min(end, datetime.combine(last + timedelta(days=1), time(0), hours.PARIS))
+    # The last day of the calendar (a typed "31/12/9999") means no end.
+    if last is not None and (after := day_after(last)) is not None:
+        end = min(end, datetime.combine(after, time(0), hours.PARIS))
     return start, end
 
 
@@ -134,7 +148,9 @@ def permanence_events(
     permanences: Iterable[Permanence], at: datetime, links: FeedLinks
 ) -> list[Event]:
     """One event per occurrence in the next 90 days, within the permanence's validity,
-    holidays and the host site's closures cut out."""
+    holidays left out. An occurrence touching a closure of the host site is left out
+    whole, as the orientation does (domain.permanences.next_occurrences): the body's agent
+    does not come to a closed building for the hour left."""
     window = _window(at)
     events = []
     for permanence in permanences:
@@ -142,10 +158,8 @@ def permanence_events(
         start, end = _clip(*window, permanence.starts_on, permanence.ends_on)
         if start >= end:
             continue
-        closures = [
-            hours.ClosedPeriod(c.starts_at, c.ends_at, c.message)
-            for c in site.closures
-            if c.kind == "closed"
+        closed = [
+            (_paris(c.starts_at), _paris(c.ends_at)) for c in site.closures if c.kind == "closed"
         ]
         summary = f"Permanence {permanence.body.name}"
         if permanence.by_appointment:
@@ -155,7 +169,9 @@ def permanence_events(
             details.append("Sur rendez-vous.")
         if permanence.note:
             details.append(permanence.note)
-        for begin, finish in hours.open_intervals(permanence.schedule, start, end, closures):
+        for begin, finish in hours.open_intervals(permanence.schedule, start, end):
+            if any(shut < finish and begin < reopen for shut, reopen in closed):
+                continue
             stamp = begin.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
             events.append(
                 Event(
@@ -192,7 +208,7 @@ def atelier_events(ateliers: Iterable[Atelier], links: FeedLinks) -> list[Event]
                 summary=f"Atelier : {atelier.title}",
                 description="\n".join(details),
                 location=_address(atelier.site),
-                url=atelier.signup_url
+                url=safe_uri(atelier.signup_url)
                 or (links.site_url(atelier.site) if links.site_url else None),
                 categories=("Atelier", atelier.theme),
             )

@@ -12,6 +12,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from proxiservices.domain import hours, roles
+from proxiservices.domain import permanences as permanence_rules
 from proxiservices.domain.text import fold
 from proxiservices.extensions import db
 from proxiservices.models import (
@@ -82,6 +83,16 @@ class NotYours(Exception):
 
 class ManageError(Exception):
     """A change refused for a reason the person can act on (French message)."""
+
+
+HOST_REFUSED = (
+    "Ce lieu ne peut pas accueillir les permanences de votre organisme. "
+    + permanence_rules.HOST_RULE
+)
+
+
+class HostRefused(ManageError):
+    """The host site chosen for a permanence is unknown or not one the actor may choose."""
 
 
 # --- who may edit -------------------------------------------------------------------------
@@ -204,6 +215,8 @@ def get_site(slug: str) -> Site | None:
 
 
 def get_permanence(permanence_id: int) -> Permanence | None:
+    if not 0 < permanence_id < 2**31:  # beyond PostgreSQL's integer: no such permanence
+        return None
     stmt = (
         select(Permanence)
         .where(Permanence.id == permanence_id)
@@ -214,6 +227,16 @@ def get_permanence(permanence_id: int) -> Permanence | None:
         )
     )
     return db.session.scalars(stmt).one_or_none()
+
+
+def at_commune_centre(site: Site) -> bool:
+    """Placed at its commune's centre for want of coordinates: its form shows them empty,
+    as they were left."""
+    commune = site.commune
+    return site.position_approx and (site.latitude, site.longitude) == (
+        commune.latitude,
+        commune.longitude,
+    )
 
 
 def list_body_permanences(body: Body) -> list[Permanence]:
@@ -237,17 +260,56 @@ def list_hosted_permanences(site: Site) -> list[Permanence]:
     return list(db.session.scalars(stmt))
 
 
-def host_site_choices() -> list[tuple[int, str]]:
-    """Every site as "name – commune", for the host of a permanence (one query)."""
+@dataclass(frozen=True)
+class HostChoice:
+    site_id: int
+    label: str  # "commune – site"
+    group: str  # the body's own sites first, then one group per kind of host
+
+
+def may_host(actor: User, body: Body, host: Site, current_host_id: int | None = None) -> bool:
+    """Administrators place a permanence anywhere; a partner at its own sites or at the
+    usual hosts (`HOST_KINDS`), or keeps the host it already has (set by an administrator)."""
+    if is_admin(actor) or host.id == current_host_id:
+        return True
+    return permanence_rules.may_host(host.body_id, host.body.kind_code, body.id)
+
+
+def host_site_choices(
+    actor: User, body: Body, current_host_id: int | None = None
+) -> list[HostChoice]:
+    """The sites the actor may choose as the host of `body`'s permanence, grouped (the body's
+    own sites, then the usual hosts kind by kind, then for administrators every other kind)
+    and ordered by commune name within a group. One query; sorted here so that accents
+    order the same on SQLite and PostgreSQL."""
     stmt = (
-        select(Site.id, Site.name, Commune.name)
+        select(Site.id, Site.name, Site.body_id, BodyKind.code, BodyKind.label)
+        .add_columns(BodyKind.position, Commune.name)
+        .join(Body, Site.body_id == Body.id)
+        .join(BodyKind, Body.kind_code == BodyKind.code)
         .join(Commune, Site.commune_insee == Commune.insee)
-        .order_by(Site.name, Site.id)
     )
-    return [
-        (site_id, name if commune in name else f"{name} – {commune}")
-        for site_id, name, commune in db.session.execute(stmt)
-    ]
+    if not is_admin(actor):
+        stmt = stmt.where(
+            or_(
+                Site.body_id == body.id,
+                Body.kind_code.in_(permanence_rules.HOST_KINDS),
+                Site.id == (current_host_id or 0),
+            )
+        )
+    own = f"Lieux de {body.name}"
+    ranked = []
+    for site_id, name, body_id, kind, kind_label, position, commune in db.session.execute(stmt):
+        if body_id == body.id:
+            rank: tuple = (0,)
+        elif kind in permanence_rules.HOST_KINDS:
+            rank = (1, permanence_rules.HOST_KINDS.index(kind))
+        else:
+            rank = (2, position, kind_label)
+        group = own if body_id == body.id else kind_label
+        key = (rank, fold(commune), fold(name), site_id)
+        ranked.append((key, HostChoice(site_id, f"{commune} – {name}", group)))
+    return [choice for _key, choice in sorted(ranked, key=lambda pair: pair[0])]
 
 
 def split_closures(site: Site, at: datetime) -> tuple[list[Closure], list[Closure]]:

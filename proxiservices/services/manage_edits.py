@@ -25,6 +25,7 @@ from proxiservices.models import (
     Atelier,
     Body,
     Closure,
+    Commune,
     ErrorReport,
     Permanence,
     Site,
@@ -36,13 +37,16 @@ from proxiservices.services.manage import (
     BODY_FIELDS,
     CLOSURE_FIELDS,
     CONTACT_FIELDS,
+    HOST_REFUSED,
     PERMANENCE_FIELDS,
     SITE_FIELDS,
+    HostRefused,
     ManageError,
     NotYours,
     check_may_edit,
     commune_exists,
     is_admin,
+    may_host,
     unknown_area_codes,
 )
 
@@ -135,6 +139,25 @@ def _check_site_values(values: Mapping[str, Any], codes: Iterable[str]) -> None:
         raise ManageError(problem)
 
 
+def _placed(values: Mapping[str, Any], site: Site | None = None) -> dict[str, Any]:
+    """The values with a position: coordinates left empty become the commune's centre,
+    marked approximate (as imports do), so the site still shows on the map, which looks
+    sites up by their coordinates. Typed coordinates are exact; coordinates sent back
+    unchanged keep what was known of them."""
+    placed = dict(values)
+    if values.get("latitude") is None or values.get("longitude") is None:
+        commune = db.session.get(Commune, values["commune_insee"])
+        placed["latitude"] = commune.latitude if commune else None
+        placed["longitude"] = commune.longitude if commune else None
+        placed["position_approx"] = True
+    elif site is None or (values["latitude"], values["longitude"]) != (
+        site.latitude,
+        site.longitude,
+    ):
+        placed["position_approx"] = False
+    return placed
+
+
 def create_site(
     actor: User, body: Body, values: Mapping[str, Any], codes: list[str], at: datetime
 ) -> Site:
@@ -143,9 +166,8 @@ def create_site(
     site = Site(
         slug=_unique_slug(Site, values["name"]),
         body_id=body.id,
-        position_approx=values.get("latitude") is None,
         edited_at=_naive_utc(at),
-        **values,
+        **_placed(values),
     )
     _set_coverage(site, codes)
     db.session.add(site)
@@ -161,11 +183,8 @@ def update_site(
     check_may_edit(actor, site.body)
     _check_site_values(values, codes)
     before = _site_state(site)
-    moved = (values.get("latitude"), values.get("longitude")) != (site.latitude, site.longitude)
-    _assign(site, values)
+    _assign(site, _placed(values, site))
     _set_coverage(site, codes)
-    if moved:
-        site.position_approx = values.get("latitude") is None
     entry = audit.record(
         actor, "site", site.id, site.name, audit.UPDATE, before, _site_state(site), at
     )
@@ -301,9 +320,11 @@ def save_permanence(
 ) -> Permanence:
     """Create (permanence None) or update a permanence the body holds at a host site."""
     check_may_edit(actor, body)
-    host = db.session.get(Site, host_site_id)
+    host = db.session.get(Site, host_site_id) if 0 < host_site_id < 2**31 else None
     if host is None:
-        raise ManageError("Lieu d'accueil inconnu : choisissez-le dans la liste.")
+        raise HostRefused("Lieu d'accueil inconnu : choisissez-le dans la liste.")
+    if not may_host(actor, body, host, permanence.host_site_id if permanence else None):
+        raise HostRefused(HOST_REFUSED)
     problem = hours.validate(values.get("schedule")) or (
         None if (values.get("schedule") or "").strip() else "Indiquez les horaires."
     )

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import date, datetime
 from urllib.parse import urlsplit
 
 from sqlalchemy import select
@@ -19,8 +19,8 @@ from proxiservices.domain.competence import Place
 from proxiservices.extensions import db
 from proxiservices.models import Body, BodyKind, Commune, Permanence, Site
 
-# Closures and changed hours exactly as the orientation answer applies them.
-from proxiservices.services.orientation import site_overrides
+# Hours and permanences exactly as the orientation answer works them out.
+from proxiservices.services.orientation import permanence_answer, site_overrides
 
 
 class UnknownKind(ValueError):
@@ -37,7 +37,7 @@ class MapPlace:
     distance_km: float
     distance_approx: bool
     status: hours.HoursStatus | None  # a site's hours now
-    next_start: datetime | None  # a permanence's next session
+    next_start: datetime | None  # start of a permanence's next (or current) session
 
     @property
     def kind(self) -> BodyKind:
@@ -104,15 +104,10 @@ def _permanences_in(box: tuple[float, float, float, float], today: date) -> list
 
 
 def _next_session(permanence: Permanence, at: datetime) -> datetime | None:
-    """The next (or current) session, not before the permanence's first day."""
-    start = at
-    if permanence.starts_on and permanence.starts_on > at.astimezone(hours.PARIS).date():
-        start = datetime.combine(permanence.starts_on, time(0), hours.PARIS)
-    state = hours.status(permanence.schedule, start, site_overrides(permanence.host_site))
-    session = start if state.open_now else state.next_opening
-    if session and permanence.ends_on and session.date() > permanence.ends_on:
-        return None
-    return session
+    """The start of the next (or current) session, by the result page's rule: within the
+    validity dates, skipped when a closure of the host site touches it. The host's changed
+    hours are its own desk's, not the visiting body's: they change nothing here."""
+    return permanence_answer(permanence, at).next_start
 
 
 def _place_of(site: Site) -> Place:

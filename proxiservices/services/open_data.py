@@ -1,16 +1,19 @@
 """Sites in and out of the *lieux de médiation numérique* CSV schema.
 
 An import is all or nothing: every row is checked first (domain/mediation.py), and a file
-with one error writes nothing. A clean file upserts its sites in one transaction with one
-audit entry. A site a person edited in the application (edited_at set) is left as it is.
+with one error writes nothing. A clean file upserts its sites in one transaction: one audit
+entry for the file, and one per site created or changed (before → after). Imported sites get
+`edited_at`, so that `flask seed` leaves the administrator's import alone; a later import
+may update them again, but a site a person edited in the application since (edited_at later
+than its last import) is left as it is. A row never moves a site to another body.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
 from proxiservices.domain.mediation import (
@@ -28,8 +31,9 @@ from proxiservices.domain.mediation import (
 )
 from proxiservices.domain.text import fold
 from proxiservices.extensions import db
-from proxiservices.models import Body, BodyKind, Commune, Site, User
+from proxiservices.models import AuditEntry, Body, BodyKind, Commune, Site, User
 from proxiservices.services import audit
+from proxiservices.services.manage import SITE_FIELDS
 from proxiservices.services.rows import assign
 
 DEFAULT_KIND = "CONSEILLER_NUMERIQUE"
@@ -109,8 +113,12 @@ def import_sites(
     try:
         bodies = _BodyFinder(default_kind, report)
         communes = {c.insee: c for c in db.session.scalars(select(Commune))}
+        imported_at = _last_imports()
         for place in checked.places:
-            _upsert_site(place, bodies, communes, report)
+            _upsert_site(place, bodies, communes, imported_at, report, actor, at)
+        if report.errors:
+            db.session.rollback()
+            return _refused(report)
         audit.record(
             actor,
             AUDIT_TYPE,
@@ -137,6 +145,42 @@ def import_sites(
         db.session.rollback()
         raise
     return report
+
+
+def _refused(report: ImportReport) -> ImportReport:
+    """Errors found while writing: the transaction is rolled back, nothing was done."""
+    report.errors.sort(key=lambda e: e.line)
+    for done in (
+        report.created,
+        report.updated,
+        report.unchanged,
+        report.kept,
+        report.bodies_created,
+    ):
+        done.clear()
+    return report
+
+
+def _naive_utc(at: datetime) -> datetime:
+    """As edited_at is stored (naive UTC)."""
+    if at.tzinfo is None:
+        return at
+    return at.astimezone(UTC).replace(tzinfo=None)
+
+
+def _last_imports() -> dict[str, datetime]:
+    """When each site was last changed by an import, by site id (as audited)."""
+    stmt = (
+        select(AuditEntry.object_id, func.max(AuditEntry.at))
+        .where(AuditEntry.object_type == "site", AuditEntry.action == audit.IMPORT)
+        .group_by(AuditEntry.object_id)
+    )
+    return {object_id: _naive_utc(at) for object_id, at in db.session.execute(stmt)}
+
+
+def _edited_by_hand(site: Site, imported_at: dict[str, datetime]) -> bool:
+    """edited_at set by a person, not by the site's last import."""
+    return site.edited_at is not None and site.edited_at != imported_at.get(str(site.id))
 
 
 class _BodyFinder:
@@ -168,6 +212,12 @@ class _BodyFinder:
         return self.default_kind
 
     def body_for(self, place: Place, site: Site | None) -> Body:
+        if (
+            site is not None
+            and place.parent
+            and (place.parent == site.body.slug or fold(place.parent) == fold(site.body.name))
+        ):
+            return site.body
         if place.parent:
             body = self.known(place.parent)
             if body is not None:
@@ -196,18 +246,36 @@ class _BodyFinder:
 
 
 def _upsert_site(
-    place: Place, bodies: _BodyFinder, communes: dict[str, Commune], report: ImportReport
+    place: Place,
+    bodies: _BodyFinder,
+    communes: dict[str, Commune],
+    imported_at: dict[str, datetime],
+    report: ImportReport,
+    actor: User | None,
+    at: datetime,
 ) -> None:
     site = db.session.scalars(
         select(Site).where(Site.slug.in_([place.external_id, SLUG_PREFIX + place.slug]))
     ).first()
-    if site is not None and site.edited_at is not None:
+    if site is not None and _edited_by_hand(site, imported_at):
         report.kept.append(site.slug)
+        return
+    body = bodies.body_for(place, site)
+    if site is not None and body.id != site.body_id:
+        report.errors.append(
+            RowError(
+                place.line,
+                "structure_parente",
+                f"Le lieu « {site.slug} » appartient à « {site.body.name} » : un import ne "
+                f"peut pas le rattacher à « {body.name} ». Corrigez la structure parente, ou "
+                "changez l'organisme du lieu dans l'annuaire.",
+            )
+        )
         return
     commune = communes[place.commune_insee]
     exact = place.latitude is not None and place.longitude is not None
     values = {
-        "body_id": bodies.body_for(place, site).id,
+        "body_id": body.id,
         "name": place.name,
         "address": place.address or None,
         "postcode": place.postcode,
@@ -227,14 +295,26 @@ def _upsert_site(
     if place.source or site is None:
         values["source"] = place.source or IMPORT_SOURCE
     if site is None:
-        site = Site(slug=SLUG_PREFIX + place.slug, **values)
+        site = Site(slug=SLUG_PREFIX + place.slug, edited_at=_naive_utc(at), **values)
         db.session.add(site)
+        db.session.flush()
+        _audit_site(actor, site, None, at)
         report.created.append(site.slug)
-    elif assign(site, values):
-        report.updated.append(site.slug)
-    else:
+        return
+    before = audit.snapshot(site, SITE_FIELDS)
+    if not assign(site, values):
         report.unchanged.append(site.slug)
+        return
+    site.edited_at = _naive_utc(at)
     db.session.flush()
+    _audit_site(actor, site, before, at)
+    report.updated.append(site.slug)
+
+
+def _audit_site(actor: User | None, site: Site, before: dict | None, at: datetime) -> None:
+    """The site's own history shows what the import did to it, field by field."""
+    after = audit.snapshot(site, SITE_FIELDS)
+    audit.record(actor, "site", site.id, site.name, audit.IMPORT, before, after, at)
 
 
 def site_records(kind: str | None = None) -> list[SiteRecord]:

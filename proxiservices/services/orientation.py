@@ -303,11 +303,9 @@ def orient(
 def _add_local_info(answer: OrientationAnswer) -> None:
     """Alerts for the commune and the result's body kind; ateliers for digital-help needs."""
     shown_kinds = {answer.body_kind.code} | ({answer.via_kind.code} if answer.via_kind else set())
-    answer.alerts = [
-        s
-        for s in alert_service.list_for_commune(answer.commune, answer.at)
-        if s.alert.body_kind_code is None or s.alert.body_kind_code in shown_kinds
-    ]
+    answer.alerts = alert_service.list_for_commune(
+        answer.commune, answer.at, body_kind_codes=shown_kinds
+    )
     desks = answer.help_desks + [s for s in answer.sites if s.site.body.kind.help_desk]
     theme = answer.need.theme.slug if answer.need.theme else None
     if atelier_service.offers_ateliers(theme, bool(desks)):

@@ -3,6 +3,12 @@ application can be reviewed and versioned like the seed files themselves.
 
 Seeding an empty database from the exported folder gives the same rows (tested). YAML
 comments of the committed files are not kept: they are not in the database.
+
+The CSV files here are seed files, not spreadsheet exports: they are read back by
+`flask seed` and compared line by line in version control, so every value is written
+exactly as stored. Cells that look like formulas are NOT prefixed with `'` (that would
+change the data the loader reads back); the export meant for spreadsheets is the mediation
+CSV (domain/mediation.py `write_csv`), which is neutralised.
 """
 
 from __future__ import annotations

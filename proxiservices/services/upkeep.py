@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import joinedload
 
 from proxiservices.domain import links
@@ -31,10 +31,14 @@ REPORT_STATUS_LABELS = {
     REPORT_FIXED: "corrigé",
     REPORT_REJECTED: "rejeté",
 }
-# Abuse without a rate-limiter: a site gets at most this many reports an hour, and the
-# whole application this many; more is refused (429) until the hour has passed.
+# Abuse without a rate-limiter: a site gets at most this many reports an hour; more is
+# refused (429) until the hour has passed. The application-wide ceiling only stops a flood
+# over many sites: set low, one person could use it up and silence every genuine report.
 REPORTS_PER_SITE_PER_HOUR = 5
-REPORTS_PER_HOUR = 60
+REPORTS_PER_HOUR = 500
+# Resolved reports are deleted after this long (the reporter's address is erased as soon as
+# the report is resolved); `flask reports purge` does it.
+REPORT_RETENTION_DAYS = 365
 REPORTS_SHOWN = 100
 
 
@@ -98,6 +102,8 @@ def list_stale_sites(
 
 
 def get_site_by_id(site_id: int) -> Site | None:
+    if not 0 < site_id < 2**31:  # beyond PostgreSQL's integer: no such site
+        return None
     return db.session.get(Site, site_id)
 
 
@@ -208,13 +214,16 @@ def count_open_reports() -> int:
 
 
 def get_report(report_id: int) -> ErrorReport | None:
+    if not 0 < report_id < 2**31:  # beyond PostgreSQL's integer: no such report
+        return None
     return db.session.get(ErrorReport, report_id)
 
 
 def resolve_report(
     report: ErrorReport, decision: str, note: str, actor: User, at: datetime
 ) -> None:
-    """Close a report as fixed or rejected, with the note that says what was done."""
+    """Close a report as fixed or rejected, with the note that says what was done. The
+    reporter's address served to answer them: it is erased now, as the form promises."""
     if decision not in (REPORT_FIXED, REPORT_REJECTED):
         raise UpkeepError("Décision inconnue : « corrigé » ou « rejeté » attendu.")
     if report.status != REPORT_OPEN:
@@ -227,6 +236,7 @@ def resolve_report(
     report.resolution = note
     report.resolved_at = at
     report.resolved_by_id = actor.id
+    report.contact = None
     audit.record(
         actor,
         "report",
@@ -238,6 +248,30 @@ def resolve_report(
         at=at,
     )
     db.session.commit()
+
+
+@dataclass
+class ReportPurge:
+    deleted: int
+    contacts_erased: int
+
+
+def purge_reports(at: datetime, days: int = REPORT_RETENTION_DAYS) -> ReportPurge:
+    """Delete the reports resolved more than `days` ago, and erase the address left on any
+    other resolved report (those resolved before addresses were erased at once). Open
+    reports are kept, whatever their age: they still wait for an answer."""
+    resolved = ErrorReport.status != REPORT_OPEN
+    plain = {"synchronize_session": False}  # the commit below expires the session anyway
+    old = db.session.execute(
+        delete(ErrorReport).where(resolved, ErrorReport.resolved_at < at - timedelta(days=days)),
+        execution_options=plain,
+    ).rowcount
+    erased = db.session.execute(
+        update(ErrorReport).where(resolved, ErrorReport.contact.is_not(None)).values(contact=None),
+        execution_options=plain,
+    ).rowcount
+    db.session.commit()
+    return ReportPurge(old or 0, erased or 0)
 
 
 # --- links --------------------------------------------------------------------------------

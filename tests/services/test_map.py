@@ -10,6 +10,7 @@ from proxiservices.domain.hours import PARIS
 from proxiservices.extensions import db
 from proxiservices.models import Closure, Permanence
 from proxiservices.services.map import UnknownKind, get_map, tile_origin
+from proxiservices.services.orientation import permanence_answer
 from tests.factories import build_directory, close_site
 
 # Tuesday 1 December 2026, 10:00: the first Tuesday of the month.
@@ -50,8 +51,11 @@ def test_a_permanence_is_placed_at_its_host_site_with_its_next_session(world):
     assert permanence.status is None
     # Tu[1,3]: the next one after Wednesday 2 December is Tuesday 15 December.
     assert permanence.next_start == datetime(2026, 12, 15, 9, 0, tzinfo=PARIS)
+    # During a session: that session, with its real start, as the result page says it.
     during = get_map(world["communes"]["B"], FIRST_TUESDAY)
-    assert [p.next_start for p in during.places if p.permanence] == [FIRST_TUESDAY]
+    assert [p.next_start for p in during.places if p.permanence] == [
+        datetime(2026, 12, 1, 9, 0, tzinfo=PARIS)
+    ]
 
 
 def test_a_closure_of_the_host_site_moves_the_next_permanence(world):
@@ -146,3 +150,36 @@ def test_changed_hours_apply_as_on_the_result_page(world):
     caf = next(p for p in view.places if p.site.slug == "caf-accueil")
     assert caf.status.open_now is False
     assert caf.status.next_opening == datetime(2026, 12, 2, 14, 0, tzinfo=PARIS)
+
+
+def test_the_host_sites_changed_hours_do_not_move_a_permanence(world):
+    """Changed hours are the host desk's own: the visiting body keeps its schedule (only a
+    closure of the building cancels a session), as on the result page."""
+    db.session.add(
+        Closure(
+            site_id=world["sites"]["fs"].id,
+            kind="hours",
+            starts_at=datetime(2026, 12, 1, 0, 0),
+            ends_at=datetime(2026, 12, 20, 0, 0),
+            opening_hours="Mo-Su 14:00-16:00",
+            message="Horaires réduits",
+        )
+    )
+    db.session.commit()
+    view = get_map(world["communes"]["B"], WEDNESDAY)
+    (place,) = [p for p in view.places if p.permanence]
+    assert place.next_start == datetime(2026, 12, 15, 9, 0, tzinfo=PARIS)
+    assert place.next_start == permanence_answer(place.permanence, WEDNESDAY).next_start
+
+
+def test_a_closure_touching_a_session_skips_it_whole(world):
+    # Closed from 11:00 on the 15th: the 9:00-12:00 session is not held at all.
+    close_site(
+        world["sites"]["fs"],
+        datetime(2026, 12, 15, 11, 0),
+        datetime(2026, 12, 15, 18, 0),
+        "Réunion",
+    )
+    db.session.commit()
+    (place,) = [p for p in get_map(world["communes"]["B"], WEDNESDAY).places if p.permanence]
+    assert place.next_start == datetime(2027, 1, 5, 9, 0, tzinfo=PARIS)

@@ -4,7 +4,9 @@ committed seed data."""
 
 from __future__ import annotations
 
+import csv
 import difflib
+import io
 from pathlib import Path
 
 import pytest
@@ -26,7 +28,7 @@ from proxiservices.models import (
     Territory,
     Theme,
 )
-from proxiservices.services.seed_export import export_seeds
+from proxiservices.services.seed_export import _bodies, export_seeds, mairies_csv
 from proxiservices.services.seeding import seed_all
 from tests.conftest import ROOT, make_app, scratch_database
 
@@ -163,3 +165,18 @@ def test_the_catalogue_is_copied_as_it_is(exported):
     folder, _original = exported
     for path in (SEEDS / "catalogue").iterdir():
         assert (folder / "catalogue" / path.name).read_bytes() == path.read_bytes()
+
+
+def test_seed_csv_files_keep_values_as_stored_they_are_not_spreadsheet_exports(seeded_app):
+    """Seed files are read back by `flask seed`: a `'` added against formulas would be
+    loaded as part of the name. Only the mediation CSV export is neutralised."""
+    formula = '=HYPERLINK("http://evil.example","x")'
+    with seeded_app.app_context():
+        try:
+            db.session.scalar(select(Site).filter_by(slug="mairie-88135")).name = formula
+            rows = list(csv.DictReader(io.StringIO(mairies_csv(_bodies()))))
+        finally:
+            db.session.rollback()
+    (row,) = [r for r in rows if r["insee"] == "88135"]
+    assert row["name"] == formula
+    assert row["longitude"] == "6.618260"

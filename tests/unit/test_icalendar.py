@@ -112,3 +112,54 @@ def test_an_empty_calendar_is_still_valid():
     assert lines[0] == "BEGIN:VCALENDAR" and lines[-1] == "END:VCALENDAR"
     assert "VERSION:2.0" in lines and any(line.startswith("PRODID:") for line in lines)
     assert read_events(calendar("Vide", [], STAMP)) == []
+
+
+FORGED = (
+    "\r\nEND:VEVENT\r\nBEGIN:VEVENT\r\nUID:forged@example.org\r\nDTSTART:20261224T090000Z\r\n"
+    "DTEND:20261224T100000Z\r\nSUMMARY:Mairie fermée : venez à la fausse adresse"
+)
+
+
+def one_event(**overrides) -> Event:
+    fields = dict(
+        uid="atelier-7@proxiservices",
+        start=datetime(2026, 12, 1, 9, 0, tzinfo=PARIS),
+        end=datetime(2026, 12, 1, 12, 0, tzinfo=PARIS),
+        summary="Atelier : courriel",
+    )
+    return Event(**{**fields, **overrides})
+
+
+def no_raw_line_break(text: str) -> bool:
+    return "\r" not in text.replace(CRLF, "") and "\n" not in text.replace(CRLF, "")
+
+
+@pytest.mark.parametrize("field", ["url", "uid"])
+def test_a_line_break_in_a_raw_value_cannot_forge_an_event(field):
+    value = {"url": "https://ex.fr/a", "uid": "atelier-7@proxiservices"}[field] + FORGED
+    text = calendar("Agenda", [one_event(**{field: value})], STAMP)
+    assert no_raw_line_break(text)
+    (read,) = read_events(text)  # one event, not two
+    assert "forged@example.org" not in [line.partition(":")[2] for line in unfold(text)]
+    assert not any(line.startswith("SUMMARY:Mairie fermée") for line in unfold(text))
+    if field == "url":
+        assert "URL" not in read  # a broken address is left out, not written raw
+    else:
+        assert "\r" not in read["UID"] and " " not in read["UID"]
+
+
+@pytest.mark.parametrize("url", ["https://ex.fr/a b", "https://ex.fr/\ta", "https://ex.fr/\x00"])
+def test_an_address_with_whitespace_or_controls_is_left_out(url):
+    (read,) = read_events(calendar("Agenda", [one_event(url=url)], STAMP))
+    assert "URL" not in read
+
+
+def test_control_characters_are_dropped_from_text_values():
+    summary = "Atelier\x0b courriel\x00\x1f\x7f\tdébutants"
+    assert escape_text(summary) == "Atelier courriel\tdébutants"
+    text = calendar("Agenda\x0c", [one_event(summary=summary, description="a\rb\x1bc")], STAMP)
+    assert no_raw_line_break(text)
+    assert not any(0x00 <= ord(c) < 0x20 and c not in "\t\r\n" for c in text)
+    (read,) = read_events(text)
+    assert read["SUMMARY"] == "Atelier courriel\tdébutants"
+    assert read["DESCRIPTION"] == "a\nbc"

@@ -12,6 +12,7 @@ from proxiservices.domain.hours import validate as validate_hours
 from proxiservices.domain.mediation import (
     FIELDS,
     MAX_BYTES,
+    MAX_LENGTHS,
     UNKNOWN_PIVOT,
     WHOLE_ROW,
     CommuneRef,
@@ -24,9 +25,12 @@ from proxiservices.domain.mediation import (
     slug_for,
     split_urls,
     split_values,
+    spreadsheet_safe,
     to_row,
+    unescape_cell,
     write_csv,
 )
+from proxiservices.models import Body, Site
 
 COMMUNES = {
     "88135": CommuneRef("88135", "Docelles", ("88460",)),
@@ -193,6 +197,29 @@ MESSAGES = [
         "Valeur « France services » inconnue du schéma pour ce champ.",
     ),
     (
+        {"horaires": "; ".join(["Mo 09:00-12:00"] * 40)},
+        "horaires",
+        "Les horaires sont trop longs (500 caractères au plus).",
+    ),
+    ({"source": "s" * 501}, "source", "La source est trop longue (500 caractères au plus)."),
+    (
+        {"structure_parente": "p" * 201},
+        "structure_parente",
+        "Le nom de la structure parente est trop long (200 caractères au plus).",
+    ),
+    ({"telephone": "0" * 41}, "telephone", "Le numéro est trop long (40 caractères au plus)."),
+    (
+        {"courriels": "a" * 190 + "@docelles.example.fr"},
+        "courriels",
+        f"Adresse e-mail « {'a' * 59}… » trop longue (200 caractères au plus).",
+    ),
+    (
+        {"site_web": "https://example.fr/" + "p" * 490},
+        "site_web",
+        "Adresse web « https://example.fr/pppppppppppppppppppppppppppppppppppppppp… » "
+        "trop longue (500 caractères au plus).",
+    ),
+    (
         {"date_maj": "02/11/2026"},
         "date_maj",
         "Date « 02/11/2026 » invalide : format AAAA-MM-JJ attendu.",
@@ -212,6 +239,30 @@ MESSAGES = [
 )
 def test_each_check_gives_its_french_message(changes, field, message):
     assert (field, message) in errors_of(**changes)
+
+
+def test_the_length_limits_are_those_of_the_columns():
+    columns = {
+        "nom": Site.name,
+        "adresse": Site.address,
+        "telephone": Site.phone,
+        "courriels": Site.email,
+        "site_web": Site.url,
+        "horaires": Site.opening_hours,
+        "source": Site.source,
+        "structure_parente": Body.name,
+    }
+    assert {name: column.type.length for name, column in columns.items()} == MAX_LENGTHS
+
+
+def test_values_at_the_limit_are_accepted():
+    place, errors = check_row(
+        2,
+        {**GOOD, "nom": "n" * 200, "source": "s" * 500, "structure_parente": "p" * 200},
+        COMMUNES,
+    )
+    assert errors == []
+    assert (len(place.name), len(place.source)) == (200, 500)
 
 
 def test_the_hours_message_is_the_parser_s_french_explanation():
@@ -364,6 +415,51 @@ def test_approximate_positions_and_unknown_facts_are_left_empty():
     )
     assert row["latitude"] == row["longitude"] == row["adresse"] == row["date_maj"] == ""
     assert row["dispositif_programmes_nationaux"] == "Conseillers numériques"
+
+
+@pytest.mark.parametrize(
+    ("value", "written"),
+    [
+        ('=HYPERLINK("http://evil.example","x")', '\'=HYPERLINK("http://evil.example","x")'),
+        ("+cmd|' /C calc'!A0", "'+cmd|' /C calc'!A0"),
+        ("-2+3+cmd|' /C calc'!A0", "'-2+3+cmd|' /C calc'!A0"),
+        ("@SUM(1+1)", "'@SUM(1+1)"),
+        ("\t=1+1", "'\t=1+1"),
+        ("\r=1+1", "'\r=1+1"),
+        ("+33329000001", "+33329000001"),
+        ("+33 3 29 00 00 01", "+33 3 29 00 00 01"),
+        ("-0.500000", "-0.500000"),
+        ("Mairie de Docelles", "Mairie de Docelles"),
+        ("", ""),
+    ],
+)
+def test_cells_a_spreadsheet_would_run_are_neutralised(value, written):
+    assert spreadsheet_safe(value) == written
+    assert unescape_cell(written) == value
+
+
+def test_the_written_csv_neutralises_formulas_and_reads_them_back_as_they_were():
+    from dataclasses import replace
+
+    evil = replace(
+        RECORD,
+        name='=HYPERLINK("http://evil.example","x")',
+        address="+cmd|' /C calc'!A0",
+        body_name="@SUM(1+1)",
+        longitude=-0.5,
+    )
+    text = write_csv([evil])
+    (row,) = csv.DictReader(io.StringIO(text))
+    assert row["nom"] == '\'=HYPERLINK("http://evil.example","x")'
+    assert row["adresse"] == "'+cmd|' /C calc'!A0"
+    assert row["structure_parente"] == "'@SUM(1+1)"
+    assert (row["telephone"], row["longitude"]) == ("+33329000001", "-0.500000")
+    checked = check_file(text.encode("utf-8"), COMMUNES)
+    assert checked.errors == []
+    place = checked.places[0]
+    assert place.name == '=HYPERLINK("http://evil.example","x")'
+    assert place.address == "+cmd|' /C calc'!A0"
+    assert place.parent == "@SUM(1+1)"
 
 
 def test_the_written_csv_reads_back_as_a_valid_file():

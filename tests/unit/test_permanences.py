@@ -4,7 +4,7 @@ from datetime import date, datetime
 
 import pytest
 
-from proxiservices.domain import closures, permanences
+from proxiservices.domain import closures, hours, permanences
 from proxiservices.domain.hours import ClosedPeriod
 
 
@@ -139,3 +139,53 @@ def test_banner_window(now, announced, past):
     start, end = paris("2026-12-24 12:00"), paris("2026-12-27 00:00")
     assert closures.is_announced(start, end, paris(now)) is announced
     assert closures.is_past(end, paris(now)) is past
+
+
+# --- dates at the calendar's edges: a typo saved in the data never raises ----------------------
+
+
+def test_a_validity_ending_on_the_last_day_of_the_calendar_reads_as_no_end():
+    assert permanences.day_after(date(2026, 12, 31)) == date(2027, 1, 1)
+    assert permanences.day_after(date.max) is None
+    found = permanences.next_occurrences(MONTHLY, paris("2026-11-25 10:00"), ends_on=date.max)
+    assert show(found) == [("2026-12-01 09:00+01:00", "2026-12-01 12:00+01:00")]
+
+
+def test_a_validity_at_the_calendar_edges_gives_no_date_rather_than_an_error():
+    at = paris("2026-11-25 10:00")
+    assert permanences.next_occurrences(MONTHLY, at, starts_on=date.max) == []
+    assert permanences.next_occurrences(MONTHLY, at, ends_on=date.min) == []
+    closed_forever = [ClosedPeriod(datetime.min, datetime.max)]
+    assert permanences.next_occurrences(MONTHLY, at, host_closures=closed_forever) == []
+
+
+def test_a_closure_from_the_year_1_is_announced_without_error():
+    now = paris("2026-11-25 10:00")
+    assert closures.is_announced(datetime.min, paris("2026-12-01 00:00"), now)
+    assert not closures.is_announced(datetime.min, paris("2026-11-01 00:00"), now)
+    assert closures.period_text(datetime(1, 1, 1), datetime(1, 1, 2)) == ("le lundi 1er janvier")
+
+
+def test_hours_now_with_a_closure_at_the_calendar_edges():
+    forever = [hours.ClosedPeriod(datetime(1, 1, 1), datetime(9999, 12, 31, 23, 59), "Erreur")]
+    state = hours.status("Mo-Fr 09:00-17:00", paris("2026-11-25 10:00"), forever)
+    assert state.open_now is False and state.closed_for == forever[0]
+    far = hours.status("Mo-Fr 09:00-17:00", datetime(9999, 12, 31, 12, 0))
+    assert far.valid  # an instant past the clamp is read at the clamp, not an overflow
+
+
+@pytest.mark.parametrize(
+    ("host_body", "kind", "allowed"),
+    [
+        (7, "CPAM", True),  # its own site, whatever its kind
+        (8, "FRANCE_SERVICES", True),
+        (8, "CONSEILLER_NUMERIQUE", True),
+        (8, "MAIRIE", True),
+        (8, "CCAS", True),
+        (8, "INTERCOMMUNALITE", True),
+        (8, "CPAM", False),  # another agency's counter
+        (8, "PREFECTURE", False),
+    ],
+)
+def test_a_partner_holds_permanences_at_its_own_sites_and_the_usual_hosts(host_body, kind, allowed):
+    assert permanences.may_host(host_body, kind, holder_body_id=7) is allowed

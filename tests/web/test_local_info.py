@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from proxiservices.domain.hours import PARIS
 from proxiservices.domain.icalendar import read_events, unfold
 from proxiservices.extensions import db
-from proxiservices.models import Alert, Atelier, AuditEntry, Permanence
+from proxiservices.models import Alert, Atelier, AuditEntry, Closure, Permanence
 from proxiservices.services import audit
 from proxiservices.services.directory import get_body, get_site
 from tests.plugins.accounts import csrf_in, csrf_token, logged_in, make_user
@@ -201,6 +201,15 @@ def test_alert_changes_are_audited(workspace, people):
         db.session.remove()
 
 
+def test_unknown_or_huge_alert_ids_are_404s(people):
+    admin = people["admin"]
+    token = csrf_token(admin, "/gestion/alertes")
+    for alert in ("999999", str(2**31), "99999999999999999999"):
+        assert admin.get(f"/gestion/alertes/{alert}").status_code == 404, alert
+        deleted = admin.post(f"/gestion/alertes/{alert}/supprimer", data={"csrf_token": token})
+        assert deleted.status_code == 404, alert
+
+
 # --- alerts: where they are shown ----------------------------------------------------------
 
 
@@ -299,6 +308,87 @@ def test_an_unknown_communes_feed_is_a_french_404(workspace):
     response = workspace.test_client().get("/communes/99999/alertes.atom")
     assert response.status_code == 404
     assert "Commune inconnue" in text_of(response.get_data(as_text=True))
+
+
+def feed_entries(client, insee: str) -> list[ET.Element]:
+    response = client.get(f"/communes/{insee}/alertes.atom")
+    assert response.status_code == 200
+    return ET.fromstring(response.data).findall(f"{ATOM}entry")  # raises on invalid XML
+
+
+def test_control_characters_typed_in_an_alert_are_dropped(workspace, people):
+    """A line break pasted from Word is \\x0b: XML forbids it, so no reader opened the feed."""
+    response = post_alert(
+        people["admin"],
+        area_code="88135",
+        title="Travaux\x0b place\x01 de l'église",
+        message="Ligne 1\x0bLigne 2\x02\x1f\nLigne 3\tfin",
+    )
+    assert response.status_code == 303
+    with workspace.app_context():
+        alert = db.session.scalar(select(Alert).where(Alert.title.like("Travaux%glise")))
+        assert alert.title == "Travaux place de l'église"
+        assert alert.message == "Ligne 1Ligne 2\nLigne 3\tfin"
+        db.session.remove()
+    titles = [e.find(f"{ATOM}title").text for e in feed_entries(workspace.test_client(), "88135")]
+    assert any(t.endswith("Travaux place de l'église") for t in titles)
+
+
+def test_the_feed_stays_valid_xml_whatever_is_stored(workspace):
+    """Rows written before the form filtered them (or by hand) must not break the feed."""
+    now = datetime.now(UTC)
+    with workspace.app_context():
+        db.session.add(
+            Alert(
+                area_code="88135",
+                category="other",
+                severity="info",
+                title="Déjà\x0b enregistrée\x1b",
+                message="Coller depuis Word\x0bet\x08 voilà",
+                starts_at=local_now() - timedelta(hours=1),
+                ends_at=local_now() + timedelta(days=1),
+                created_at=now,
+                updated_at=now,
+            )
+        )
+        db.session.commit()
+        db.session.remove()
+    entries = feed_entries(workspace.test_client(), "88135")
+    (entry,) = [e for e in entries if "Déjà enregistrée" in e.find(f"{ATOM}title").text]
+    assert "Coller depuis Wordet voilà" in entry.find(f"{ATOM}summary").text
+
+
+# Twelve body kinds of the seeds, one alert each.
+ALERT_KINDS = (
+    *("MAIRIE", "CCAS", "INTERCOMMUNALITE", "SERVICE_EAUX", "REGION", "DEPARTEMENT"),
+    *("MDPH", "PREFECTURE", "MSA", "CPAM", "CARSAT", "FRANCE_TRAVAIL"),
+)
+
+
+def test_alert_pages_run_the_same_queries_whatever_the_number_of_body_kinds(workspace, people):
+    """The body kinds of the alerts are read in one query, not one per kind; the result
+    page asks the database for its kinds' alerts only."""
+    admin, desk, anonymous = people["admin"], people["desk"], workspace.test_client()
+    pages = [
+        (anonymous, "/communes/88078/alertes.atom"),
+        (desk, "/"),
+        (anonymous, "/api/v1/orientation?need=aide-logement&commune=88078"),
+    ]
+    first, *others = ALERT_KINDS
+    post_alert(admin, title=f"Alerte pour {first}", body_kind_code=first)
+    desk.get("/")  # flashed messages, remembered commune: out of the way
+    before = []
+    for client, url in pages:
+        client.get(url)
+        before.append(count_queries(workspace, client, url))
+    for kind in others:
+        assert (
+            post_alert(admin, title=f"Alerte pour {kind}", body_kind_code=kind).status_code == 303
+        )
+    feed = workspace.test_client().get("/communes/88078/alertes.atom").get_data(as_text=True)
+    assert all(f"Alerte pour {kind}" in feed for kind in ALERT_KINDS)
+    after = [count_queries(workspace, client, url) for client, url in pages]
+    assert after == before
 
 
 # --- ateliers ------------------------------------------------------------------------------
@@ -433,6 +523,17 @@ def test_a_partner_publishes_as_organiser_and_cannot_touch_other_bodies_ateliers
         ({"ends_at": when(days=4)}, "La fin doit être après le début."),
         ({"site_id": "999999"}, "Lieu inconnu"),
         ({"site_id": "abc"}, "Lieu inconnu"),
+        ({"site_id": "²"}, "Lieu inconnu"),
+        ({"site_id": "٣"}, "Lieu inconnu"),
+        ({"body_id": "²"}, "Organisme inconnu"),
+        ({"body_id": "abc"}, "Organisme inconnu"),
+        (
+            {"signup_url": "https://ex.fr/a\r\nEND:VEVENT\r\nBEGIN:VEVENT\r\nSUMMARY:Faux"},
+            "ni retour à la ligne",
+        ),
+        ({"signup_url": "https://ex.fr/a\tb"}, "ni espace, ni retour à la ligne"),
+        ({"signup_url": "https://ex.fr/a b"}, "ni espace, ni retour à la ligne"),
+        ({"title": "\x0b\x01"}, "Indiquez le titre."),
         ({"starts_at": "31/02/2026 10:00"}, "Date et heure non reconnues"),
     ],
 )
@@ -446,6 +547,44 @@ def test_bad_atelier_input_is_refused_in_french(workspace, people, overrides, me
     with workspace.app_context():
         assert db.session.scalar(select(func.count(Atelier.id))) == count
         db.session.remove()
+
+
+def test_a_partners_body_id_is_ignored(workspace, people):
+    """A partner always publishes as its own body: a crafted organiser is not even read."""
+    for body_id in ("abc", "²", "1"):
+        title = f"Atelier organisé {body_id}"
+        response = post_atelier(workspace, people["numerique"], title=title, body_id=body_id)
+        assert response.status_code == 303, body_id
+        with workspace.app_context():
+            atelier = db.session.scalar(select(Atelier).where(Atelier.title == title))
+            assert atelier.body_id == get_body("conseiller-numerique-bruyeres").id
+            db.session.remove()
+
+
+def test_control_characters_typed_in_an_atelier_are_dropped(workspace, people):
+    response = post_atelier(
+        workspace,
+        people["admin"],
+        title="Atelier\x0b photos\x01",
+        theme="photo\x1f",
+        description="Venir avec\x0b son téléphone\x1b.\nMerci.",
+        signup="Au\x0c 03 29 00 00 00",
+    )
+    assert response.status_code == 303
+    with workspace.app_context():
+        atelier = db.session.scalar(select(Atelier).where(Atelier.title == "Atelier photos"))
+        assert (atelier.theme, atelier.signup) == ("photo", "Au 03 29 00 00 00")
+        assert atelier.description == "Venir avec son téléphone.\nMerci."
+        db.session.remove()
+
+
+def test_unknown_or_huge_atelier_ids_are_404s(people):
+    admin = people["admin"]
+    token = csrf_token(admin, "/gestion/ateliers")
+    for atelier in ("999999", str(2**31), "99999999999999999999"):
+        assert admin.get(f"/gestion/ateliers/{atelier}").status_code == 404, atelier
+        deleted = admin.post(f"/gestion/ateliers/{atelier}/supprimer", data={"csrf_token": token})
+        assert deleted.status_code == 404, atelier
 
 
 def test_atelier_changes_are_audited(workspace, people):
@@ -542,6 +681,77 @@ def test_the_body_calendar_lists_its_permanences_and_the_ateliers_it_organises(
     assert "S'abonner au calendrier (.ics)" in text_of(body_page)
 
 
+def test_a_stored_address_with_a_line_break_cannot_forge_events(workspace, people):
+    """Written before the form refused it (or by hand): the feed still holds one event."""
+    now = datetime.now(UTC)
+    start = local_now() + timedelta(days=9)
+    with workspace.app_context():
+        db.session.add(
+            Atelier(
+                site_id=get_site("france-services-bruyeres").id,
+                title="Atelier à l'adresse piégée",
+                theme="courriel",
+                starts_at=start,
+                ends_at=start + timedelta(hours=2),
+                signup="",
+                signup_url=(
+                    "https://ex.fr/a\r\nEND:VEVENT\r\nBEGIN:VEVENT\r\nUID:faux@ex.fr\r\n"
+                    "DTSTART:20261224T090000Z\r\nDTEND:20261224T100000Z\r\nSUMMARY:Faux"
+                ),
+                created_at=now,
+                updated_at=now,
+            )
+        )
+        db.session.commit()
+        db.session.remove()
+    text = workspace.test_client().get("/lieux/france-services-bruyeres.ics").get_data(as_text=True)
+    assert "\n" not in text.replace("\r\n", "") and "\r" not in text.replace("\r\n", "")
+    events = read_events(text)
+    assert "faux@ex.fr" not in [e["UID"] for e in events]
+    assert "Faux" not in [e["SUMMARY"] for e in events]
+    (trapped,) = [e for e in events if e["SUMMARY"] == "Atelier : Atelier à l'adresse piégée"]
+    assert trapped["URL"] == "http://localhost/lieux/france-services-bruyeres"
+
+
+def test_a_closure_touching_an_occurrence_removes_it_whole(workspace, caf_permanence):
+    """Same rule as the result page: the agent does not come for the hour left."""
+    client = workspace.test_client()
+
+    def occurrences() -> dict[str, tuple[datetime, datetime]]:
+        text = client.get("/lieux/france-services-bruyeres.ics").get_data(as_text=True)
+        return {
+            str(e["UID"]): (e["DTSTART"].astimezone(PARIS), e["DTEND"].astimezone(PARIS))
+            for e in read_events(text)
+            if str(e["UID"]).startswith(f"permanence-{caf_permanence}-")
+        }
+
+    before = occurrences()
+    uid, (begin, _) = sorted(before.items(), key=lambda item: item[1])[1]
+    shut = begin.replace(tzinfo=None) + timedelta(hours=2)  # 11:00, an hour before the end
+    with workspace.app_context():
+        closure = Closure(
+            site_id=get_site("france-services-bruyeres").id,
+            kind="closed",
+            starts_at=shut,
+            ends_at=shut + timedelta(hours=6),
+            message="Réunion de service",
+        )
+        db.session.add(closure)
+        db.session.commit()
+        closure_id = closure.id
+        db.session.remove()
+    try:
+        after = occurrences()
+        assert uid not in after
+        assert not [b for b, _ in after.values() if b.date() == begin.date()]  # not shortened
+        assert set(after) == set(before) - {uid}
+    finally:
+        with workspace.app_context():
+            db.session.delete(db.session.get(Closure, closure_id))
+            db.session.commit()
+            db.session.remove()
+
+
 def test_unknown_calendars_are_french_404s(workspace):
     client = workspace.test_client()
     for url, message in [
@@ -574,3 +784,29 @@ def test_htmx_gets_the_same_markup_as_the_page(people, role, url):
 def without_token(html: str) -> str:
     """CSRF tokens are signed with the time: two requests may get two different ones."""
     return re.sub(r'(name="csrf_token"[^>]*value=")[^"]+"', r'\1"', html)
+
+
+def test_ics_feed_survives_a_permanence_stored_without_end(workspace):
+    """A "31/12/9999" typed before the forms refused it reads as "no end", not a 500."""
+    from datetime import date as _date
+
+    from proxiservices.models import Permanence, Site
+
+    with workspace.app_context():
+        site = db.session.scalars(select(Site).where(Site.slug == "france-services-bruyeres")).one()
+        body_id = site.body_id
+        permanence = Permanence(
+            body_id=body_id,
+            host_site_id=site.id,
+            schedule="Mo-Fr 09:00-12:00",
+            ends_on=_date(9999, 12, 31),
+        )
+        db.session.add(permanence)
+        db.session.commit()
+        try:
+            response = workspace.test_client().get("/lieux/france-services-bruyeres.ics")
+            assert response.status_code == 200
+            assert "BEGIN:VEVENT" in response.get_data(as_text=True)
+        finally:
+            db.session.delete(permanence)
+            db.session.commit()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime, timedelta
+from html import unescape
 from types import SimpleNamespace
 
 import pytest
@@ -13,8 +14,11 @@ from sqlalchemy import func, select
 
 from proxiservices.domain.changes import closure_period
 from proxiservices.domain.hours import PARIS, day_label
+from proxiservices.domain.text import fold
 from proxiservices.extensions import db
-from proxiservices.models import AuditEntry, Body, Closure, Permanence, Site
+from proxiservices.models import AuditEntry, Body, Closure, Commune, Permanence, Site, User
+from proxiservices.services import manage_edits as edits
+from proxiservices.services.manage import HostRefused
 from tests.plugins.accounts import csrf_in, logged_in, make_user
 from tests.queries import count_queries
 from tests.web.html import main_content, text_of, without_title
@@ -561,11 +565,12 @@ def test_an_administrator_adds_a_monthly_permanence_at_a_france_services(people)
     assert "CAF des Vosges – Tu[1,3] 09:00-12:00 (sur rendez-vous)" in hosted
 
 
-def test_a_partner_manages_its_own_permanences_at_any_host(people):
-    host_id = read(
-        people.app,
-        lambda: db.session.scalars(select(Site.id).where(Site.slug == "cpam-vosges-epinal")).one(),
-    )
+def site_id_of(app, slug: str) -> int:
+    return read(app, lambda: db.session.scalars(select(Site.id).where(Site.slug == slug)).one())
+
+
+def test_a_partner_manages_its_own_permanences_at_the_usual_hosts(people):
+    host_id = site_id_of(people.app, "france-services-bruyeres")
     url = "/gestion/organismes/caf-vosges/permanences/nouvelle"
     bad = post_form(people.caf, url, {"host_site_id": str(host_id), "schedule": "mardi 9h-12h"})
     assert bad.status_code == 422
@@ -585,6 +590,302 @@ def test_a_partner_manages_its_own_permanences_at_any_host(people):
         count + 1
     )
     assert entries(people.app, "permanence")[-1].actor == people.users["caf"].email
+
+
+def host_options(page: str) -> dict[str, list[tuple[str, str]]]:
+    """The host select's options by optgroup label: [(value, label), ...]."""
+    select_html = re.search(r'<select[^>]*id="host_site_id".*?</select>', page, re.S).group(0)
+    return {
+        unescape(label): [
+            (value, unescape(text))
+            for value, text in re.findall(r'<option[^>]*value="(\d+)"[^>]*>([^<]*)</option>', group)
+        ]
+        for label, group in re.findall(
+            r'<optgroup label="([^"]*)">(.*?)</optgroup>', select_html, re.S
+        )
+    }
+
+
+def test_a_partner_is_offered_only_its_own_sites_and_the_usual_hosts(people):
+    groups = host_options(
+        people.caf.get("/gestion/organismes/caf-vosges/permanences/nouvelle").text
+    )
+    labels = list(groups)
+    assert labels[0] == "Lieux de CAF des Vosges"
+    assert "Caisse primaire d'assurance maladie (CPAM)" not in labels
+    assert labels[-1] == "Mairie"  # the usual hosts in the order of HOST_KINDS
+    offered = {value for options in groups.values() for value, _label in options}
+    assert str(site_id_of(people.app, "cpam-vosges-epinal")) not in offered
+    assert str(site_id_of(people.app, "caf-vosges-epinal")) in offered
+    assert str(site_id_of(people.app, "france-services-bruyeres")) in offered
+    mairies = [label for _value, label in groups["Mairie"]]
+    assert len(mairies) > 400 and mairies[0].startswith("Ahéville – ")  # by commune name
+    communes = [fold(label.split(" – ")[0]) for label in mairies]
+    assert communes == sorted(communes)
+    # The administrator chooses among every site, the other kinds after the usual hosts.
+    everything = host_options(
+        people.admin.get("/gestion/organismes/caf-vosges/permanences/nouvelle").text
+    )
+    assert "Caisse primaire d'assurance maladie (CPAM)" in everything
+    assert next(iter(everything)) == "Lieux de CAF des Vosges"
+
+
+def test_a_partner_cannot_hold_a_permanence_at_another_agency(people):
+    cpam_site = site_id_of(people.app, "cpam-vosges-epinal")
+    url = "/gestion/organismes/caf-vosges/permanences/nouvelle"
+    count = read(people.app, lambda: db.session.scalar(select(func.count(Permanence.id))))
+    refused = post_form(
+        people.caf, url, {"host_site_id": str(cpam_site), "schedule": "We 09:00-12:00"}
+    )
+    assert refused.status_code == 422
+    found = re.search(r'id="host_site_id-error">(.*?)</p>', refused.text, re.S)
+    assert found and "Lieu d'accueil non proposé" in text_of(found.group(1))
+    assert "une mairie, un CCAS ou une intercommunalité" in text_of(found.group(1))
+    for value in ("abc", "99999999999999999999"):
+        odd = post_form(people.caf, url, {"host_site_id": value, "schedule": "We 09:00-12:00"})
+        assert odd.status_code == 422
+        assert "Lieu d'accueil non proposé" in text_of(odd.text)
+    assert read(people.app, lambda: db.session.scalar(select(func.count(Permanence.id)))) == count
+    # The administrator places it there.
+    placed = post_form(
+        people.admin, url, {"host_site_id": str(cpam_site), "schedule": "We 09:00-12:00"}
+    )
+    assert placed.status_code == 303
+
+
+def test_the_service_refuses_a_host_the_form_did_not_offer(people):
+    """Behind the form too: a partner's body holds no permanence at another agency."""
+    cpam_site = site_id_of(people.app, "cpam-vosges-epinal")
+
+    def attempt(host_site_id: int) -> str:
+        actor = db.session.get(User, people.users["caf"].id)
+        body = db.session.scalars(select(Body).where(Body.slug == "caf-vosges")).one()
+        values = {"schedule": "We 09:00-12:00", "by_appointment": False}
+        try:
+            edits.save_permanence(actor, body, None, values, host_site_id, datetime.now(PARIS))
+        except HostRefused as refusal:
+            db.session.rollback()
+            return str(refusal)
+        return "saved"
+
+    assert "ne peut pas accueillir" in read(people.app, lambda: attempt(cpam_site))
+    assert "Lieu d'accueil inconnu" in read(people.app, lambda: attempt(2**40))
+
+
+def test_a_partner_keeps_the_host_an_administrator_chose(people):
+    permanence_id = make_permanence(people.app, "caf-vosges", "cpam-vosges-epinal")
+    url = f"/gestion/permanences/{permanence_id}"
+    cpam_site = str(site_id_of(people.app, "cpam-vosges-epinal"))
+    groups = host_options(people.caf.get(url).text)
+    assert cpam_site in {value for options in groups.values() for value, _label in options}
+    kept = post_form(people.caf, url, {"host_site_id": cpam_site, "schedule": "We 14:00-17:00"})
+    assert kept.status_code == 303
+    # Another agency's site is still refused to the partner.
+    other = str(site_id_of(people.app, "prefecture-vosges-epinal"))
+    moved = post_form(people.caf, url, {"host_site_id": other, "schedule": "We 14:00-17:00"})
+    assert moved.status_code == 422
+
+
+# --- dates outside 2000–2100 -----------------------------------------------------------------
+
+YEAR_RANGE = "L'année doit être comprise entre 2000 et 2100."
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"ends_on": "31/12/9999"}, "ends_on"),
+        ({"starts_on": "31/12/9999"}, "starts_on"),
+        ({"starts_on": "01/01/0001"}, "starts_on"),
+        ({"starts_on": "1999-12-31"}, "starts_on"),
+        ({"verified_on": "01/01/2101"}, "verified_on"),
+    ],
+)
+def test_a_permanence_date_out_of_range_is_refused_beside_its_field(people, changes, field):
+    host_id = site_id_of(people.app, "france-services-bruyeres")
+    count = read(people.app, lambda: db.session.scalar(select(func.count(Permanence.id))))
+    response = post_form(
+        people.caf,
+        "/gestion/organismes/caf-vosges/permanences/nouvelle",
+        {"host_site_id": str(host_id), "schedule": "We 09:00-12:00", **changes},
+    )
+    assert response.status_code == 422
+    found = re.search(rf'id="{field}-error">(.*?)</p>', response.text, re.S)
+    assert found and YEAR_RANGE in text_of(found.group(1))
+    assert f'value="{changes[field]}"' in response.text  # kept as typed
+    assert read(people.app, lambda: db.session.scalar(select(func.count(Permanence.id)))) == count
+
+
+@pytest.mark.parametrize(
+    ("starts_at", "ends_at", "field"),
+    [
+        ("01/01/0001", "2030-01-12", "starts_at"),
+        ("2030-01-10", "31/12/9999", "ends_at"),  # a date alone: the end of that day
+        ("2030-01-10", "9999-12-31T23:59", "ends_at"),
+        ("1999-12-31 08:00", "2030-01-12", "starts_at"),
+    ],
+)
+def test_a_closure_date_out_of_range_is_refused_beside_its_field(people, starts_at, ends_at, field):
+    before = site_row(people.app, "caf-vosges-epinal").closures
+    response = post_form(
+        people.caf,
+        f"{CAF_SITE}/fermetures/nouvelle",
+        {"kind": "closed", "starts_at": starts_at, "ends_at": ends_at},
+    )
+    assert response.status_code == 422
+    found = re.search(rf'id="{field}-error">(.*?)</p>', response.text, re.S)
+    assert found and YEAR_RANGE in text_of(found.group(1))
+    assert site_row(people.app, "caf-vosges-epinal").closures == before
+
+
+def test_the_years_2000_and_2100_themselves_are_accepted(people):
+    host_id = site_id_of(people.app, "france-services-bruyeres")
+    response = post_form(
+        people.caf,
+        "/gestion/organismes/caf-vosges/permanences/nouvelle",
+        {"host_site_id": str(host_id), "schedule": "We 09:00-12:00",
+         "starts_on": "01/01/2000", "ends_on": "31/12/2100"},
+    )  # fmt: skip
+    assert response.status_code == 303
+    closure = post_form(
+        people.caf,
+        f"{CAF_SITE}/fermetures/nouvelle",
+        {"kind": "closed", "starts_at": "2100-12-30", "ends_at": "31/12/2100"},
+    )
+    assert closure.status_code == 303
+
+
+HOST = "france-services-bruyeres"
+PUBLIC_PAGES = (
+    f"/lieux/{HOST}",
+    "/organismes/caf-vosges",
+    "/carte?commune=88078",
+    "/orientation?need=aide-logement&commune=88078",
+    "/api/v1/orientation?need=aide-logement&commune=88078",
+)
+
+
+@pytest.mark.parametrize(
+    "row",
+    [
+        {"ends_on": date(9999, 12, 31)},
+        {"starts_on": date(9999, 12, 31)},
+        {"starts_on": date(1, 1, 1), "ends_on": date(1, 1, 1)},
+        {"closure": (datetime(1, 1, 1), datetime(2030, 1, 1))},
+        {"closure": (datetime(1, 1, 1), datetime(9999, 12, 31, 23, 59))},
+        {"closure": (datetime(9999, 12, 31), datetime(9999, 12, 31, 23, 59))},
+    ],
+    ids=["ends-9999", "starts-9999", "year-1", "closure-from-1", "closure-1-9999", "closure-9999"],
+)
+def test_a_bad_date_already_stored_does_not_break_public_pages(people, workspace, row):
+    """Rows saved before the forms checked the year, or written by other tools."""
+
+    def store():
+        body = db.session.scalars(select(Body).where(Body.slug == "caf-vosges")).one()
+        site = db.session.scalars(select(Site).where(Site.slug == HOST)).one()
+        if "closure" in row:
+            start, end = row["closure"]
+            made = Closure(site_id=site.id, kind="closed", starts_at=start, ends_at=end,
+                           message="Saisie erronée")  # fmt: skip
+        else:
+            made = Permanence(
+                body_id=body.id, host_site_id=site.id, schedule="We 14:00-16:00", **row
+            )
+        db.session.add(made)
+        db.session.commit()
+        return type(made), made.id
+
+    model, made_id = read(people.app, store)
+    anonymous = workspace.test_client()
+    try:
+        for url in PUBLIC_PAGES:
+            assert anonymous.get(url).status_code == 200, url
+    finally:
+
+        def remove():
+            db.session.delete(db.session.get(model, made_id))
+            db.session.commit()
+
+        read(people.app, remove)
+
+
+# --- very large ids: 404, not an integer overflow ----------------------------------------------
+
+
+@pytest.mark.parametrize("number", [2**31, 10**20])
+def test_ids_beyond_the_integer_range_are_404(people, number):
+    assert people.admin.get(f"/gestion/permanences/{number}").status_code == 404
+    assert people.admin.get(f"/admin/arbre/reponses/{number}/question").status_code == 404
+    verified = post_form(
+        people.admin, f"/admin/fraicheur/lieux/{number}/verifie", {}, page_url="/admin/fraicheur"
+    )
+    assert verified.status_code == 404
+    resolved = post_form(
+        people.admin, f"/admin/signalements/{number}", {}, page_url="/admin/signalements"
+    )
+    assert resolved.status_code == 404
+
+
+# --- a site without coordinates stays on the map --------------------------------------------
+
+
+def site_place(app, slug: str) -> tuple:
+    def load():
+        site = db.session.scalars(select(Site).where(Site.slug == slug)).one()
+        return (site.latitude, site.longitude, site.position_approx)
+
+    return read(app, load)
+
+
+def commune_centre(app, insee: str) -> tuple:
+    return read(
+        app,
+        lambda: tuple(
+            db.session.execute(
+                select(Commune.latitude, Commune.longitude).where(Commune.insee == insee)
+            ).one()
+        ),
+    )
+
+
+def test_a_site_saved_without_coordinates_is_placed_at_its_commune(people):
+    made = post_form(
+        people.admin,
+        "/gestion/organismes/nouveau",
+        {"name": "Étude notariale de Docelles", "kind_code": "NOTAIRE", "phone": "",
+         "website": "", "email": "", "description": "", "source": "", "verified_on": "",
+         "note": ""},
+    )  # fmt: skip
+    assert made.status_code == 303
+    created = post_form(
+        people.admin,
+        "/gestion/organismes/etude-notariale-de-docelles/lieux/nouveau",
+        site_fields(name="Étude notariale – Docelles", commune_insee="88135", postcode="88460",
+                    coverage="88135"),
+    )  # fmt: skip
+    assert created.status_code == 303
+    slug = "etude-notariale-docelles"
+    centre = commune_centre(people.app, "88135")
+    assert site_place(people.app, slug) == (*centre, True)
+    listed = people.admin.get("/carte?commune=88135&kind=NOTAIRE").text
+    assert "Étude notariale – Docelles" in text_of(listed)
+    # Its form shows the coordinates empty, as they were left; saving it again keeps them so.
+    form = people.admin.get(f"/gestion/lieux/{slug}/modifier").text
+    assert re.search(r'<input[^>]*id="latitude"[^>]*value=""', form)
+    # Typed coordinates are exact...
+    fields = site_fields(name="Étude notariale – Docelles", commune_insee="88135",
+                         postcode="88460", coverage="88135")  # fmt: skip
+    moved = post_form(
+        people.admin,
+        f"/gestion/lieux/{slug}/modifier",
+        {**fields, "latitude": "48,1478", "longitude": "6,6152"},
+    )
+    assert moved.status_code == 303
+    assert site_place(people.app, slug) == (48.1478, 6.6152, False)
+    # ... and emptied again, the site goes back to its commune's centre.
+    cleared = post_form(people.admin, f"/gestion/lieux/{slug}/modifier", fields)
+    assert cleared.status_code == 303
+    assert site_place(people.app, slug) == (*centre, True)
 
 
 # --- the index, the history, the public pages -------------------------------------------------

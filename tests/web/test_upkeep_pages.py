@@ -174,6 +174,57 @@ def test_a_flood_of_reports_on_one_site_is_refused_after_five_an_hour(workspace)
     assert len(reports_for(workspace, slug)) == upkeep.REPORTS_PER_SITE_PER_HOUR
 
 
+def flood(app, count: int, at: datetime) -> list[int]:
+    """`count` reports spread over many sites (none above the per-site limit), at `at`."""
+    with app.app_context():
+        site_ids = list(db.session.scalars(select(Site.id).order_by(Site.id).limit(200)))
+        rows = [
+            ErrorReport(
+                site_id=site_ids[i % len(site_ids)],
+                topic="other",
+                message="Message de masse, pour tester la limite.",
+                created_at=at,
+                status="open",
+            )
+            for i in range(count)
+        ]
+        db.session.add_all(rows)
+        db.session.commit()
+        return [r.id for r in rows]
+
+
+def remove_reports(app, ids: list[int]) -> None:
+    with app.app_context():
+        db.session.execute(delete(ErrorReport).where(ErrorReport.id.in_(ids)))
+        db.session.commit()
+
+
+def test_someone_flooding_many_sites_does_not_silence_genuine_reports(workspace):
+    """The old application-wide limit (60 an hour) let one person block every report."""
+    ids = flood(workspace, 120, datetime.now(UTC) - timedelta(minutes=10))
+    try:
+        response = post_report(workspace.test_client(), "caf-vosges-epinal", VALID)
+        assert response.status_code == 303
+        ids.append(reports_for(workspace, "caf-vosges-epinal")[-1].id)
+    finally:
+        remove_reports(workspace, ids)
+
+
+def test_a_flood_over_the_whole_application_is_refused_at_the_ceiling(workspace):
+    assert upkeep.REPORTS_PER_HOUR >= 100 * upkeep.REPORTS_PER_SITE_PER_HOUR
+    ids = flood(workspace, upkeep.REPORTS_PER_HOUR, datetime.now(UTC) - timedelta(minutes=10))
+    try:
+        before = len(reports_for(workspace, "caf-vosges-epinal"))
+        refused = post_report(workspace.test_client(), "caf-vosges-epinal", VALID)
+        assert refused.status_code == 429
+        assert "Trop de signalements ont été envoyés dans l'heure" in text_of(
+            main_content(refused.get_data(as_text=True))
+        )
+        assert len(reports_for(workspace, "caf-vosges-epinal")) == before
+    finally:
+        remove_reports(workspace, ids)
+
+
 def test_the_form_is_the_same_markup_for_htmx(workspace):
     client = workspace.test_client()
     page = client.get(f"/lieux/{BRUYERES}/signaler").get_data(as_text=True)
@@ -404,6 +455,8 @@ def test_an_administrator_marks_a_report_fixed_with_a_note_audited(workspace, ad
         "Numéro corrigé après appel à la mission locale.",
     )
     assert resolved.resolved_at is not None and resolved.resolved_by_id is not None
+    assert resolved.contact is None, "the form promises the address is erased"
+    assert "jeanne@exemple.fr" not in admin.get("/admin/signalements").get_data(as_text=True)
     with workspace.app_context():
         (entry,) = audit.history("report", report.id)
         assert entry.actor_label == people["admin"]
@@ -439,3 +492,50 @@ def test_open_reports_come_first_oldest_first(workspace, admin):
         "Conseiller numérique – Bruyères : Le lieu a fermé ou déménagé"
     )
     assert "Mission locale – Saint-Dié-des-Vosges" not in done
+
+
+def test_the_report_form_says_when_the_address_is_erased(workspace):
+    form = workspace.test_client().get(f"/lieux/{BRUYERES}/signaler").get_data(as_text=True)
+    assert "effacée dès que le signalement est traité" in text_of(main_content(form))
+
+
+def test_purging_deletes_reports_resolved_over_a_year_ago_and_erases_leftover_addresses(
+    workspace,
+):
+    now = datetime.now(UTC)
+    with workspace.app_context():
+        site = get_site("caf-vosges-epinal")
+
+        def report(created_days: int, resolved_days: int | None, contact: str | None):
+            row = ErrorReport(
+                site_id=site.id,
+                topic="other",
+                message="Signalement pour la purge.",
+                contact=contact,
+                created_at=now - timedelta(days=created_days),
+                status="open" if resolved_days is None else "fixed",
+                resolved_at=None if resolved_days is None else now - timedelta(days=resolved_days),
+                resolution=None if resolved_days is None else "Fait.",
+            )
+            db.session.add(row)
+            return row
+
+        old = report(500, 400, "vieux@exemple.fr")
+        recent = report(40, 30, "recent@exemple.fr")  # resolved before addresses were erased
+        waiting = report(500, None, "attend@exemple.fr")
+        db.session.commit()
+        ids = {name: r.id for name, r in (("old", old), ("recent", recent), ("open", waiting))}
+
+    result = workspace.test_cli_runner().invoke(args=["reports", "purge"])
+    assert result.exit_code == 0, result.output
+    assert "1 signalement(s) supprimé(s), 1 adresse(s) de contact effacée(s)." in result.output
+
+    with workspace.app_context():
+        assert db.session.get(ErrorReport, ids["old"]) is None
+        assert db.session.get(ErrorReport, ids["recent"]).contact is None
+        kept = db.session.get(ErrorReport, ids["open"])
+        assert kept.contact == "attend@exemple.fr", "an open report still needs its answer"
+        again = upkeep.purge_reports(now)
+        assert (again.deleted, again.contacts_erased) == (0, 0)
+        db.session.execute(delete(ErrorReport).where(ErrorReport.id.in_(list(ids.values()))))
+        db.session.commit()
