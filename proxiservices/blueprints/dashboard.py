@@ -194,7 +194,9 @@ def index():
 @permission_required(roles.STATISTICS)
 def export(key: str):
     scope, period = _scope(), _period(request.args)
-    board = service.build_dashboard(scope, period, now(), _reminder_days())
+    board = service.build_dashboard(
+        scope, period, now(), _reminder_days(), all_needs=key == "besoins"
+    )
     if key not in board.tables:
         abort(404, f"Tableau inconnu : « {key[:30]} ».")
     return Response(

@@ -71,6 +71,9 @@ ENDS = (
 TOP_SEARCHES = 20
 # Beyond this many needs met, reading every title beats sending thousands of ids.
 MANY_NEEDS = 300
+# The page lists each theme's most frequent needs and sums the others in one row (the
+# catalogue alone has about 3,000 fiches); the CSV export lists them all.
+NEEDS_SHOWN_PER_THEME = 15
 
 
 class DashboardError(ValueError):
@@ -290,7 +293,12 @@ def _parse_id(text: str) -> int | None:
 
 
 def build_dashboard(
-    scope: Scope, period: st.Period, at: datetime, reminder_days: tuple[int, ...]
+    scope: Scope,
+    period: st.Period,
+    at: datetime,
+    reminder_days: tuple[int, ...],
+    *,
+    all_needs: bool = False,
 ) -> Dashboard:
     """Every figure of the dashboard, small counts hidden; a constant number of queries.
     Visits are read from the daily and monthly counts, requests from their events."""
@@ -347,7 +355,14 @@ def build_dashboard(
         for i, t in enumerate(themes)
         for column in (0, 1)
     }
-    tables["besoins"] = _needs_table(themes, by_need, need_titles, theme_label, hidden_themes)
+    tables["besoins"] = _needs_table(
+        themes,
+        by_need,
+        need_titles,
+        theme_label,
+        hidden_themes,
+        None if all_needs else NEEDS_SHOWN_PER_THEME,
+    )
 
     # 3. By commune (the resident's), both periods.
     tables["communes"] = _communes_table(scope, period, previous)
@@ -439,32 +454,44 @@ def build_dashboard(
     )
 
 
-def _needs_table(themes, by_need, need_titles, theme_label, hidden_themes) -> Table:
+def _needs_table(
+    themes, by_need, need_titles, theme_label, hidden_themes, per_theme: int | None
+) -> Table:
     table = Table(
         "besoins",
         "Visites à l'accueil par besoin",
         ["Thème", "Besoin", "Période", "Période précédente", "Évolution"],
     )
+    by_theme: dict[int | None, list[int | None]] = defaultdict(list)
+    for theme_id, need_id in by_need:
+        by_theme[theme_id].append(need_id)
+    summed = False
     for theme_id in themes:
         needs = sorted(
-            (n for t, n in by_need if t == theme_id),
+            by_theme[theme_id],
             key=lambda n: (-by_need[(theme_id, n)][0], need_titles.get(n, "")),
         )
+        labels = [need_titles.get(n, "Besoin retiré du catalogue") for n in needs]
+        counts = [by_need[(theme_id, n)] for n in needs]
+        if per_theme is not None and len(needs) > per_theme + 1:
+            rest = counts[per_theme:]
+            labels = [*labels[:per_theme], f"Autres besoins du thème ({len(rest)})"]
+            counts = [*counts[:per_theme], [sum(c[0] for c in rest), sum(c[1] for c in rest)]]
+            summed = True
         # The theme's subtotal is in the themes table: it is the group's total here.
         columns = []
         for column in (0, 1):
-            values = [by_need[(theme_id, n)][column] for n in needs]
-            forced = [hidden_themes[(theme_id, column)]] * len(needs)
+            values = [c[column] for c in counts]
+            forced = [hidden_themes[(theme_id, column)]] * len(values)
             columns.append(_column(values, forced)[0])
-        for index, need_id in enumerate(needs):
+        for index, label in enumerate(labels):
             cells = [columns[0][index], columns[1][index]]
-            table.rows.append(
-                Row(
-                    need_titles.get(need_id, "Besoin retiré du catalogue"),
-                    [*cells, _change_cell(*cells)],
-                    theme_label(theme_id),
-                )
-            )
+            table.rows.append(Row(label, [*cells, _change_cell(*cells)], theme_label(theme_id)))
+    if summed:
+        table.note = (
+            f"Les {NEEDS_SHOWN_PER_THEME} besoins les plus fréquents de chaque thème ; "
+            "le fichier CSV les donne tous."
+        )
     return table
 
 

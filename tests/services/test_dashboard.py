@@ -340,3 +340,22 @@ def test_share_links_expire_and_can_be_revoked(world):
             service.get_share(token, AT)
         assert [s.id for s in service.list_shares(actor)] == [share.id]
         assert service.list_shares(db.session.get(User, other.id)) == []
+
+
+def test_the_page_sums_a_themes_less_frequent_needs_and_the_csv_lists_them_all():
+    """About 3,000 catalogue fiches would make an unreadable page: each theme shows its 15
+    most frequent needs and one row for the others; the export gives every need."""
+    by_need = {(7, n): [100 - n, 50] for n in range(40)}
+    titles = {n: f"Besoin {n:02d}" for n in range(40)}
+    hidden = {(7, 0): False, (7, 1): False}
+    args = ([7], by_need, titles, lambda t: "Thème", hidden)
+    page = service._needs_table(*args, service.NEEDS_SHOWN_PER_THEME)
+    assert [r.label for r in page.rows[:2]] == ["Besoin 00", "Besoin 01"]
+    assert len(page.rows) == service.NEEDS_SHOWN_PER_THEME + 1
+    others = page.rows[-1]
+    assert others.label == "Autres besoins du thème (25)"
+    assert others.cells[0].number == sum(100 - n for n in range(15, 40))
+    assert others.cells[1].number == 25 * 50
+    assert "le fichier CSV les donne tous" in page.note
+    full = service._needs_table(*args, None)
+    assert len(full.rows) == 40 and full.note is None
