@@ -55,6 +55,7 @@ KEYS = [
         ", theme_id, need_id",
     ),
     ("'outcome:' || coalesce(outcome, '-')", "channel = 'desk'", ", outcome"),
+    ("'commune:' || commune_insee", "channel = 'desk'", ""),
 ]
 
 

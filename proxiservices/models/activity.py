@@ -93,7 +93,8 @@ class ActivityCount(db.Model):
     (`services.activity`); `flask activity rebuild-counts` recomputes them from the events.
 
     `key` says what is counted: "desk" (desk visits), "channel:<channel>" (all visits),
-    "need:<theme id or ->:<need id or ->" and "outcome:<outcome or ->" (desk visits)."""
+    "need:<theme id or ->:<need id or ->", "outcome:<outcome or ->" and "commune:<INSEE>"
+    (desk visits: the communes of a territory are read with its other figures)."""
 
     __tablename__ = "activity_count"
     __table_args__ = (

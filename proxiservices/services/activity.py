@@ -143,10 +143,19 @@ def outcome_key(outcome: str | None) -> str:
     return f"outcome:{outcome or '-'}"
 
 
+def commune_key(insee: str) -> str:
+    return f"commune:{insee}"
+
+
 def visit_keys(event: ActivityEvent) -> list[str]:
     keys = [channel_key(event.channel)]
     if event.channel == DESK:
-        keys += [DESK_KEY, need_key(event.theme_id, event.need_id), outcome_key(event.outcome)]
+        keys += [
+            DESK_KEY,
+            need_key(event.theme_id, event.need_id),
+            outcome_key(event.outcome),
+            commune_key(event.commune_insee),
+        ]
     return keys
 
 
@@ -204,6 +213,7 @@ def rebuild_counts() -> int:
             [e.theme_id, e.need_id],
         ),
         (literal("outcome:") + func.coalesce(e.outcome, "-"), desk, [e.outcome]),
+        (literal("commune:") + e.commune_insee, desk, []),
     ]
     # 1. Days of each commune, from the events.
     for key, where, group in per_commune:

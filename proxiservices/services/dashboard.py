@@ -69,8 +69,8 @@ ENDS = (
     lifecycle.CANCELLED,
 )
 TOP_SEARCHES = 20
-# Beyond this many needs met, reading every title beats sending thousands of ids.
-MANY_NEEDS = 300
+# Beyond this many needs or communes met, reading them all beats sending thousands of ids.
+MANY_IDS = 300
 # The page lists each theme's most frequent needs and sums the others in one row (the
 # catalogue alone has about 3,000 fiches); the CSV export lists them all.
 NEEDS_SHOWN_PER_THEME = 15
@@ -314,6 +314,7 @@ def build_dashboard(
     by_need: dict[tuple[int | None, int | None], list[int]] = defaultdict(lambda: [0, 0])
     by_channel: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     by_outcome: dict[str | None, list[int]] = defaultdict(lambda: [0, 0])
+    by_commune: dict[str, tuple[int, int]] = {}
     for key, now, then in grouped:
         kind, _, rest = key.partition(":")
         if kind == "channel":
@@ -323,6 +324,8 @@ def build_dashboard(
             outcome = None if rest == "-" else rest
             by_outcome[outcome][0] += now
             by_outcome[outcome][1] += then
+        elif kind == "commune":
+            by_commune[rest] = (now, then)
         elif kind == "need":
             theme_text, _, need_text = rest.partition(":")
             theme_id, need_id = _parse_id(theme_text), _parse_id(need_text)
@@ -333,7 +336,7 @@ def build_dashboard(
     # 2. Labels of the themes and needs met (one query each, whatever the data size).
     need_ids = {n for _, n in by_need if n is not None}
     titles = select(Need.id, Need.title)
-    if len(need_ids) <= MANY_NEEDS:
+    if len(need_ids) <= MANY_IDS:
         titles = titles.where(Need.id.in_(need_ids))
     need_titles = dict(db.session.execute(titles).all())
     theme_titles = dict(db.session.execute(select(Theme.id, Theme.title)).all())
@@ -365,7 +368,7 @@ def build_dashboard(
     )
 
     # 3. By commune (the resident's), both periods.
-    tables["communes"] = _communes_table(scope, period, previous)
+    tables["communes"] = _communes_table(scope, by_commune)
 
     # 4. Trend: desk visits per Paris day of the period, summed into weeks or months.
     daily = dict(
@@ -495,21 +498,20 @@ def _needs_table(
     return table
 
 
-def _communes_table(scope: Scope, period: st.Period, previous: st.Period) -> Table:
-    in_scope = and_(ActivityCount.key == DESK_KEY, _in_scope(ActivityCount.area_code, scope))
-    sums = _counts_of_periods(ActivityCount.area_code, in_scope, period, previous).subquery()
-    rows = db.session.execute(
-        select(Commune.insee, Commune.name, sums.c[1], sums.c[2]).join(
-            sums, sums.c[0] == Commune.insee
-        )
-    ).all()
-    counts = {insee: (name, now, then) for insee, name, now, then in rows}
-    if scope.kind in (COMMUNE, EPCI):
-        # A small territory lists every commune, those without a visit too.
-        for insee, name in db.session.execute(
-            select(Commune.insee, Commune.name).where(_in_scope(Commune.insee, scope))
-        ):
-            counts.setdefault(insee, (name, 0, 0))
+def _communes_table(scope: Scope, by_commune: dict[str, tuple[int, int]]) -> Table:
+    """Desk visits by the resident's commune, read with the territory's other figures."""
+    names = select(Commune.insee, Commune.name)
+    # A small territory lists every commune, those without a visit too; a large one, the
+    # communes with visits (read whole beyond a few hundred rather than sent as ids).
+    if scope.kind in (COMMUNE, EPCI) or len(by_commune) > MANY_IDS:
+        names = names.where(_in_scope(Commune.insee, scope))
+    else:
+        names = names.where(Commune.insee.in_(by_commune))
+    counts = {
+        insee: (name, *by_commune.get(insee, (0, 0)))
+        for insee, name in db.session.execute(names)
+        if insee in by_commune or scope.kind in (COMMUNE, EPCI)
+    }
     order = sorted(counts, key=lambda c: (-counts[c][1], counts[c][0]))
     table = _compared_table(
         "communes",
