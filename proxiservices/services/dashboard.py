@@ -652,7 +652,7 @@ def _request_figures_in_sql(in_period, first_response, ended) -> tuple[dict, Qua
                 )
             ),
         )
-        .where(in_period)
+        .where(in_period, ActivityEvent.from_status.is_(None) | first_response | ended)
         .group_by(ActivityEvent.body_id)
     ).all()
     received = {row[0]: row[1] for row in rows if row[1]}
