@@ -19,6 +19,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.config.from_mapping(test_config)
     app.json.ensure_ascii = False  # French labels stay readable in the JSON API
 
+    from proxiservices.security import install_security
+
+    install_security(app)  # refuses a production start without SECRET_KEY; headers; ProxyFix
+
     from proxiservices import models  # noqa: F401  (register the tables)
 
     db.init_app(app)
@@ -31,11 +35,13 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     from proxiservices.blueprints import register_blueprints
     from proxiservices.cli import register_cli
+    from proxiservices.health import install_healthz
     from proxiservices.services.outbox import install_after_response_delivery
     from proxiservices.web import register_web
 
     register_web(app)
     register_blueprints(app)
     register_cli(app)
+    install_healthz(app)
     install_after_response_delivery(app)
     return app

@@ -21,6 +21,9 @@ BARE_NAMES = (
     "MAIL_TIMEOUT",
 )
 
+# Refused as a secret in production (see proxiservices/security.py).
+DEVELOPMENT_SECRET_KEY = "dev-only-not-secret"
+
 
 def _coerce(value: str, default: object) -> object:
     """Environment values are strings; give them the type of the default."""
@@ -36,7 +39,13 @@ def load(instance_path: str, environ: dict[str, str] | None = None) -> dict[str,
     env = os.environ if environ is None else environ
     sqlite_path = Path(instance_path) / "proxiservices.sqlite3"
     config: dict[str, object] = {
-        "SECRET_KEY": "dev-only-not-secret",
+        "SECRET_KEY": DEVELOPMENT_SECRET_KEY,
+        # PROXISERVICES_ENV=production: SECRET_KEY becomes mandatory.
+        "ENV": "development",
+        # Number of reverse proxies in front of the app whose X-Forwarded-* are trusted.
+        "PROXY_COUNT": 0,
+        # Strict-Transport-Security (only once the site is served over HTTPS for good).
+        "HSTS": False,
         "SQLALCHEMY_DATABASE_URI": f"sqlite:///{sqlite_path}",
         "SEED_DIR": str(Path(__file__).resolve().parent.parent / "seeds"),
         "TIMEZONE": "Europe/Paris",

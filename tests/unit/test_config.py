@@ -23,6 +23,12 @@ from proxiservices.config import load
         ({"MAIL_PORT": "2525"}, "MAIL_PORT", 2525),
         ({"PROXISERVICES_MAX_SITES": "7"}, "MAX_SITES", 7),
         ({"PROXISERVICES_SESSION_COOKIE_SECURE": "true"}, "SESSION_COOKIE_SECURE", True),
+        ({}, "ENV", "development"),
+        ({"PROXISERVICES_ENV": "production"}, "ENV", "production"),
+        ({}, "PROXY_COUNT", 0),
+        ({"PROXISERVICES_PROXY_COUNT": "2"}, "PROXY_COUNT", 2),
+        ({}, "HSTS", False),
+        ({"PROXISERVICES_HSTS": "oui"}, "HSTS", True),
     ],
 )
 def test_environment_overrides_defaults(environ, key, expected):

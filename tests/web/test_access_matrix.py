@@ -138,6 +138,7 @@ CASES = [
     Case("directory.site", "/lieux/mairie-88078", PUBLIC),
     Case("directory.commune_sites", "/communes/88078", PUBLIC),
     Case("directory.sources", "/sources", PUBLIC),
+    Case("healthz", "/healthz", PUBLIC),
     Case("map.page", "/carte?commune=88078", PUBLIC),
     Case("catalogue.index", "/catalogue?commune=88078", PUBLIC),
     Case("catalogue.theme", "/catalogue/N19810?commune=88078", PUBLIC),
