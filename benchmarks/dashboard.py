@@ -16,6 +16,7 @@ import tempfile
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
+from itertools import accumulate
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -93,10 +94,13 @@ def events(count: int, today: datetime, rng: random.Random):
 def _events(count, today, rng, codes, weights, needs, bodies, sites):
     outcomes = ["oriented", "accompanied", "autonomous", None, None]
     start = today - timedelta(days=730)
+    # Cumulated once: random.choices would add up every weight at each draw (35,000 communes
+    # nationally, benchmarks/load.py). Same draws as with the weights.
+    cumulated = list(accumulate(weights))
     for _ in range(count):
         at = start + timedelta(seconds=rng.randrange(730 * 86400))
         need_id, theme_id, kind_code = rng.choice(needs)
-        commune = rng.choices(codes, weights)[0]
+        commune = rng.choices(codes, cum_weights=cumulated)[0]
         day = at.astimezone(PARIS).date()
         if rng.random() < 0.92:
             channel = rng.choices(["desk", "public", "api"], [70, 25, 5])[0]

@@ -23,9 +23,16 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     install_security(app)  # refuses a production start without SECRET_KEY; headers; ProxyFix
 
-    from proxiservices import models  # noqa: F401  (register the tables)
+    from proxiservices.request_log import install_request_log
 
+    install_request_log(app)  # one JSON line per request on stderr, nothing personal
+
+    from proxiservices import models  # noqa: F401  (register the tables)
+    from proxiservices.outage import configure_engine, install_outage_handling
+
+    configure_engine(app)  # pool_pre_ping: the pool survives a database restart
     db.init_app(app)
+    install_outage_handling(app)  # after db.init_app: 503 while the database is down
     migrate.init_app(app, db, directory=os.path.join(app.root_path, "..", "migrations"))
     csrf.init_app(app)
     htmx.init_app(app)
@@ -36,11 +43,13 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from proxiservices.blueprints import register_blueprints
     from proxiservices.cli import register_cli
     from proxiservices.health import install_healthz
+    from proxiservices.limits import install_rate_limits
     from proxiservices.services.outbox import install_after_response_delivery
     from proxiservices.web import register_web
 
     register_web(app)
     register_blueprints(app)
+    install_rate_limits(app)  # wraps the views of login, password reset, request submission
     register_cli(app)
     install_healthz(app)
     install_after_response_delivery(app)

@@ -38,6 +38,7 @@ def register_cli(app: Flask) -> None:
         directory,
         links,
         outbox,
+        privacy,
         reports,
         requests,
         search,
@@ -53,3 +54,4 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(links.group)
     app.cli.add_command(directory.group)
     app.cli.add_command(reports.group)
+    app.cli.add_command(privacy.purge_command)

@@ -46,7 +46,13 @@ def load(instance_path: str, environ: dict[str, str] | None = None) -> dict[str,
         "PROXY_COUNT": 0,
         # Strict-Transport-Security (only once the site is served over HTTPS for good).
         "HSTS": False,
+        # One JSON line per request on stderr (request_log.py): auto = on unless TESTING.
+        "REQUEST_LOG": "auto",
         "SQLALCHEMY_DATABASE_URI": f"sqlite:///{sqlite_path}",
+        # Seconds to wait for a PostgreSQL connection before answering 503 (see outage.py).
+        "DATABASE_CONNECT_TIMEOUT": 5,
+        # Retry-After (seconds) of the 503 page shown while the database is unavailable.
+        "DATABASE_RETRY_AFTER": 30,
         "SEED_DIR": str(Path(__file__).resolve().parent.parent / "seeds"),
         "TIMEZONE": "Europe/Paris",
         "BABEL_DEFAULT_LOCALE": "fr",
@@ -57,6 +63,9 @@ def load(instance_path: str, environ: dict[str, str] | None = None) -> dict[str,
         "WTF_CSRF_TIME_LIMIT": None,
         "MAX_SITES": 5,
         "MAX_HELP_DESKS": 3,
+        # Seconds a worker may keep showing cached answers after another worker's directory
+        # edit (services/answer_cache.py); its own edits are seen at once.
+        "DIRECTORY_CHECK_SECONDS": 1,
         "MAIL_SERVER": "localhost",
         "MAIL_PORT": 25,
         "MAIL_USE_TLS": False,
@@ -79,6 +88,31 @@ def load(instance_path: str, environ: dict[str, str] | None = None) -> dict[str,
         "REQUEST_REMINDER_DAYS": "3,10",
         "REQUEST_EXPIRY_DAYS": 30,
         "DUPLICATE_WINDOW_DAYS": 7,
+        # Months after a request ends before `flask purge` anonymises it (domain/retention.py).
+        "RETENTION_MONTHS": 12,
+        # Shown on /donnees-personnelles: who is responsible, whom residents write to.
+        # Empty: the page says the operator must set them.
+        "DATA_CONTROLLER": "",
+        "DPO_CONTACT": "",
+        # Shown on /accessibilite: whom to write to about an accessibility problem.
+        "ACCESSIBILITY_CONTACT": "",
+        # Rate limits of POSTs (limits.py): per client address (generous: a town hall's
+        # desks share one NAT address) and per account (strict). RATELIMIT_* names are
+        # Flask-Limiter's own settings. Storage: memory (per worker) or redis://host:6379/0.
+        "RATELIMIT_ENABLED": True,
+        "RATELIMIT_STORAGE_URI": "memory://",
+        "RATELIMIT_KEY_PREFIX": "proxiservices",
+        "RATELIMIT_STRATEGY": "fixed-window",
+        "RATELIMIT_LOGIN": "60 per minute; 600 per hour",
+        "RATELIMIT_LOGIN_ACCOUNT": "10 per minute; 50 per hour",
+        "RATELIMIT_PASSWORD_RESET": "20 per minute; 100 per hour",
+        "RATELIMIT_PASSWORD_RESET_ACCOUNT": "5 per hour",
+        "RATELIMIT_REQUESTS": "60 per minute; 600 per hour",
+        "RATELIMIT_REQUESTS_ACCOUNT": "20 per minute; 200 per hour",
+        # Pairing codes typed on a resident screen (/ecran), per client address.
+        "RATELIMIT_SCREEN_CODE": "10 per minute; 60 per hour",
+        # Minutes a resident screen pairing code stays valid (it is used once).
+        "SCREEN_CODE_MINUTES": 10,
         "OUTBOX_SEND_AFTER_RESPONSE": True,
         "OUTBOX_MAX_ATTEMPTS": 20,
         "OUTBOX_CLAIM_MINUTES": 10,
@@ -101,4 +135,22 @@ def load(instance_path: str, environ: dict[str, str] | None = None) -> dict[str,
     elif uri.startswith("postgresql://"):
         uri = "postgresql+psycopg://" + uri.removeprefix("postgresql://")
     config["SQLALCHEMY_DATABASE_URI"] = uri
+    if str(config["ENV"]).strip().lower() == "production":
+        production_cookies(config, env)
     return config
+
+
+def production_cookies(config: dict[str, object], env) -> None:
+    """In production the cookies go over HTTPS only, unless the environment says otherwise;
+    the session cookie then takes the `__Host-` prefix: the browser keeps it only if it is
+    Secure, for path / and this host alone, so no sibling sub-domain can plant one."""
+    for key in ("SESSION_COOKIE_SECURE", "REMEMBER_COOKIE_SECURE"):
+        if PREFIX + key not in env:
+            config[key] = True
+    if (
+        config["SESSION_COOKIE_SECURE"]
+        and PREFIX + "SESSION_COOKIE_NAME" not in env
+        and not config.get("SESSION_COOKIE_DOMAIN")
+        and config.get("SESSION_COOKIE_PATH", "/") in ("/", None)
+    ):
+        config["SESSION_COOKIE_NAME"] = "__Host-proxiservices"

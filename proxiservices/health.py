@@ -9,9 +9,10 @@ from __future__ import annotations
 import logging
 
 import sqlalchemy as sa
-from flask import Flask, jsonify
+from flask import Flask, current_app, jsonify
 
 from proxiservices.extensions import db
+from proxiservices.outage import discard_session, release_session
 
 log = logging.getLogger(__name__)
 
@@ -20,14 +21,16 @@ def healthz():
     try:
         db.session.execute(sa.text("SELECT 1"))
     except Exception as error:  # any failure of the database means "not healthy"
-        db.session.rollback()
+        discard_session()  # its rollback may fail too: the connection is gone
         log.warning("Health check: database unreachable (%s)", type(error).__name__)
         response = jsonify(status="error", database="injoignable")
         response.status_code = 503
+        # Like the pages' 503 while the database is away (proxiservices/outage.py).
+        response.headers["Retry-After"] = str(current_app.config.get("DATABASE_RETRY_AFTER", 30))
     else:
         response = jsonify(status="ok", database="ok")
     finally:
-        db.session.remove()
+        release_session()  # the database may die between SELECT 1 and here
     response.headers["Cache-Control"] = "no-store"
     return response
 

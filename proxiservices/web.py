@@ -9,15 +9,19 @@ from flask_babel import format_date, format_datetime
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from proxiservices.converters import register_converters
 from proxiservices.domain import hours, lifecycle, residents, roles
 from proxiservices.domain.places import place_label
 from proxiservices.extensions import htmx
+from proxiservices.outage import database_unavailable, render_error_page, unavailable_response
 
 ERROR_TITLES = {
     400: "Demande incorrecte",
     403: "Accès refusé",
     404: "Page introuvable",
     405: "Méthode non autorisée",
+    409: "Action impossible",
+    413: "Envoi trop volumineux",
     429: "Trop de tentatives",
     500: "Erreur interne",
 }
@@ -27,15 +31,25 @@ ERROR_MESSAGES = {
     403: "Vous n'avez pas accès à cette page.",
     404: "Cette adresse ne correspond à aucune page. Vérifiez le lien ou repartez de l'accueil.",
     405: "Cette action n'est pas possible à cette adresse.",
+    409: "Cette action n'est plus possible dans l'état actuel. Rechargez la page.",
+    413: "Ce que vous avez envoyé est trop volumineux.",
     429: "Trop de tentatives en peu de temps. Patientez quelques minutes avant de réessayer.",
     500: "Une erreur est survenue de notre côté. Réessayez dans un instant.",
 }
 
 
+def in_paris(value: datetime) -> datetime:
+    """A datetime as Paris wall-clock time. Naive values are Paris times already (closures,
+    alerts, ateliers store them so); instants are aware (`UTCDateTime` reads them back so)."""
+    if value.tzinfo is None:
+        return value.replace(tzinfo=hours.PARIS)
+    return value.astimezone(hours.PARIS)
+
+
 def fr_datetime(value: datetime | None, fmt: str = "EEEE d MMMM 'à' H'h'mm") -> str:
     if value is None:
         return ""
-    text = format_datetime(value, fmt)
+    text = format_datetime(in_paris(value), fmt)
     return text.replace("h00", "h")
 
 
@@ -43,6 +57,8 @@ def fr_date(value, fmt: str = "EEEE d MMMM y") -> str:
     """French dates say "1er" for the first of the month."""
     if value is None:
         return ""
+    if isinstance(value, datetime):
+        value = in_paris(value)  # the Paris day: 23h30 UTC on 30 November is 1 December
     if value.day == 1 and " d MMMM" in f" {fmt}":
         fmt = fmt.replace("d MMMM", "d'er' MMMM", 1)
     return format_date(value, fmt)
@@ -76,6 +92,7 @@ def overdue(item, at: datetime) -> bool:
 
 
 def register_web(app: Flask) -> None:
+    register_converters(app)
     app.jinja_env.filters.update(
         fr_datetime=fr_datetime,
         fr_date=fr_date,
@@ -102,10 +119,13 @@ def register_web(app: Flask) -> None:
 
     @app.before_request
     def refuse_nul_bytes():
-        """No text column of PostgreSQL can hold a NUL byte: refuse it at the door."""
-        if any("\x00" in value for value in request.args.values()) or (
-            request.form and any("\x00" in value for value in request.form.values())
-        ):
+        """No text column of PostgreSQL can hold a NUL byte: refuse it at the door, in the
+        path, the query and the form (names and every value of a repeated field)."""
+        fields = [*request.args.items(multi=True)]
+        if request.method in ("POST", "PUT", "PATCH"):
+            fields += request.form.items(multi=True)
+        # A multipart part with an unreadable name comes with the name None.
+        if "\x00" in request.path or any("\x00" in f"{k}{v}" for k, v in fields):
             abort(400, "L'adresse ou le formulaire contient un caractère invalide.")
 
     @app.after_request
@@ -117,6 +137,9 @@ def register_web(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
+        cause = getattr(error, "original_exception", None)
+        if cause is not None and database_unavailable(cause):
+            return unavailable_response(cause)  # escaped another handler: still a clean 503
         code = error.code or 500
         message = error.description
         if not isinstance(message, str) or message == type(error).description:
@@ -126,4 +149,7 @@ def register_web(app: Flask) -> None:
         if request.path.startswith("/api/"):
             return jsonify(error=message), code
         title = ERROR_TITLES.get(code, error.name)
-        return render_page("error.html", "_error.html", title=title, message=message), code
+        page = render_error_page(
+            lambda: render_page("error.html", "_error.html", title=title, message=message)
+        )
+        return page, code

@@ -48,6 +48,12 @@ def make_app(url: str, **extra):
             "SQLALCHEMY_DATABASE_URI": url,
             "SECRET_KEY": "test",
             "WTF_CSRF_ENABLED": True,
+            # Shared apps post logins by the dozen: limits are tested on apps of their own
+            # (tests/web/test_rate_limits.py), so they are off here unless asked for.
+            "RATELIMIT_ENABLED": False,
+            # A process sees its own directory edits at once; never re-reading the directory
+            # generation on a timer keeps the query counts of the tests exact (issue 8).
+            "DIRECTORY_CHECK_SECONDS": 3600,
             **extra,
         }
     )

@@ -4,6 +4,7 @@ from flask import Flask
 
 
 def register_blueprints(app: Flask) -> None:
+    from proxiservices.blueprints.accessibility import bp as accessibility
     from proxiservices.blueprints.accounts import bp as accounts
     from proxiservices.blueprints.admin import bp as admin
     from proxiservices.blueprints.api import bp as api
@@ -16,7 +17,9 @@ def register_blueprints(app: Flask) -> None:
     from proxiservices.blueprints.map import bp as map_
     from proxiservices.blueprints.open_data import bp as open_data
     from proxiservices.blueprints.orientation import bp as orientation
+    from proxiservices.blueprints.privacy import bp as privacy
     from proxiservices.blueprints.requests import bp as requests
+    from proxiservices.blueprints.screen import bp as screen
     from proxiservices.blueprints.search import bp as search
     from proxiservices.blueprints.staff import bp as staff
     from proxiservices.blueprints.tree_admin import bp as tree_admin
@@ -39,3 +42,6 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(upkeep)
     app.register_blueprint(open_data)
     app.register_blueprint(map_)
+    app.register_blueprint(privacy)
+    app.register_blueprint(screen)
+    app.register_blueprint(accessibility)

@@ -51,9 +51,11 @@ def _user_from_session(session_id: str) -> User | None:
 
 @bp.after_request
 def _private(response):
-    """Account pages are per person and reset links are secrets: no cache, no referrer."""
+    """Account pages are per person and reset links are secrets: no cache, and no referrer
+    for other sites. Not `no-referrer`: over HTTPS, Flask-WTF refuses a POST without a
+    same-origin Referer, and the login, reset and password forms would all fail."""
     response.headers["Cache-Control"] = "no-store"
-    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["Referrer-Policy"] = "same-origin"
     return response
 
 
@@ -114,6 +116,12 @@ def login():
         next_url=next_url,
         title="Connexion",
     )
+    if status == 429:  # the database throttle: at most one window of failures to wait
+        return (
+            page,
+            status,
+            {"Retry-After": str(60 * int(current_app.config["LOGIN_WINDOW_MINUTES"]))},
+        )
     return page, status
 
 

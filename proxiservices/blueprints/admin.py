@@ -32,6 +32,11 @@ SECTIONS = (
     ("open_data.index", "Lieux de médiation numérique", "import et export CSV, export des données"),
     ("admin.unanswered", "Recherches sans résultat", "pour enrichir le vocabulaire"),
     ("admin.search_debug", "Explication de la recherche", "comment une phrase est comprise"),
+    (
+        "privacy.lookup",
+        "Données personnelles d'un usager",
+        "droit d'accès (export) et droit à l'effacement",
+    ),
 )
 
 

@@ -10,6 +10,7 @@ from flask import Blueprint, abort, jsonify, request
 from proxiservices.blueprints.common import orientation_limits, parse_at
 from proxiservices.blueprints.dashboard import record_api_view
 from proxiservices.domain import closures as closure_rules
+from proxiservices.domain import hours
 from proxiservices.domain.hours import PARIS
 from proxiservices.extensions import csrf
 from proxiservices.models import Body, Need
@@ -183,6 +184,8 @@ def orientation():
                 "body_kind": p.permanence.body.kind_code,
                 "host_site_slug": p.permanence.host_site.slug,
                 "schedule_text": p.schedule_text,
+                # False: the stored schedule cannot be read (no "next"), "horaires à vérifier".
+                "schedule_valid": hours.validate(p.permanence.schedule) is None,
                 "sentence": p.sentence,
             }
             for p in answer.permanences

@@ -76,6 +76,7 @@ def record_result_view(answer: OrientationAnswer) -> VisitView | None:
         desk_site_id=current_user.site_id if channel == DESK else None,
         found_via=found_via,
         commit=False,
+        commune=answer.commune,
     )
     after_this_request(_commit)
     session["visit"] = [key, event.id, at.isoformat()]
@@ -98,7 +99,9 @@ def _visit_view(event_id, channel: str) -> VisitView | None:
 
 def record_api_view(answer: OrientationAnswer) -> None:
     """Count an orientation answered through the JSON API (every call: no session there)."""
-    activity.record_visit(answer.need, answer.commune.insee, API, now(), commit=False)
+    activity.record_visit(
+        answer.need, answer.commune.insee, API, now(), commit=False, commune=answer.commune
+    )
     after_this_request(_commit)
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from flask import Blueprint, Response, abort, flash, redirect, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
@@ -12,26 +10,15 @@ from wtforms.fields.choices import SelectChoice
 from proxiservices.blueprints.access import permission_required
 from proxiservices.blueprints.common import form_error, now, render_page
 from proxiservices.domain import roles
-from proxiservices.domain.hours import PARIS
 from proxiservices.extensions import db
 from proxiservices.forms.local_info import AlertForm, AtelierForm, DeleteForm
 from proxiservices.models import BodyKind
-from proxiservices.models.upkeep import ALERT_SEVERITIES
 from proxiservices.services import alerts as alert_service
 from proxiservices.services import ateliers as atelier_service
 from proxiservices.services import audit, directory, feeds
 from proxiservices.services.communes import get_commune
 
 bp = Blueprint("local_info", __name__)
-
-
-@bp.app_template_filter("paris")
-def paris_time(value: datetime | None) -> datetime | None:
-    """Alert and atelier dates are naive Paris wall-clock times: say so before formatting
-    (the date filters read a naive datetime as UTC)."""
-    if value is None or value.tzinfo is not None:
-        return value
-    return value.replace(tzinfo=PARIS)
 
 
 ATOM_TYPE = "application/atom+xml; charset=utf-8"
@@ -45,6 +32,64 @@ def grouped(groups) -> list[SelectChoice]:
         for group, options in groups
         for value, label in options
     ]
+
+
+# --- shared by the alert and atelier pages: the same pages with other fields -----------
+
+
+def _list_page(kind: str, title: str, managed) -> str:
+    """/gestion/alertes, /gestion/ateliers: coming, current and past ones, each with its
+    "Modifier" and "Supprimer"."""
+    return render_page(
+        f"local_info/{kind}s.html",
+        f"local_info/_{kind}s.html",
+        title=title,
+        managed=managed,
+        delete_form=DeleteForm(),
+    )
+
+
+def _form_page(kind: str, title: str, form, record=None, **context) -> str:
+    """The form of a new or an existing alert or atelier; an existing one shows its history
+    and its delete button."""
+    return render_page(
+        f"local_info/{kind}_form.html",
+        f"local_info/_{kind}_form.html",
+        title=title,
+        form=form,
+        history=audit.history(kind, record.id) if record else [],
+        delete_form=DeleteForm(),
+        **{kind: record},
+        **context,
+    )
+
+
+def _form_response(kind: str, title: str, form, record, save, **context):
+    """GET shows the form; a valid POST saves (`save` redirects); an invalid one, 422."""
+    if request.method == "POST":
+        if form.validate():
+            return save(form, record)
+        return form_error(_form_page(kind, title, form, record, **context))
+    return _form_page(kind, title, form, record, **context)
+
+
+def _managed(find, record_id: int, missing: str):
+    """The actor's own alert or atelier: another's is a 403, an unknown id a 404."""
+    try:
+        record = find(current_user, record_id)
+    except PermissionError as error:  # AlertScopeError, AtelierScopeError
+        abort(403, str(error))
+    if record is None:
+        abort(404, missing)
+    return record
+
+
+def _delete(delete, record, done: str, back: str):
+    if not DeleteForm().validate():
+        abort(400, "Le formulaire a expiré : rechargez la page et recommencez.")
+    delete(current_user, record, now())
+    flash(done, "success")
+    return redirect(url_for(back), code=303)
 
 
 # --- local alerts ---------------------------------------------------------------------
@@ -103,40 +148,26 @@ def _alert_input(form: AlertForm) -> alert_service.AlertInput:
     )
 
 
-def _managed_alert(alert_id: int):
+def _save_alert(form: AlertForm, alert=None):
     try:
-        alert = alert_service.get_alert_for(current_user, alert_id)
+        if alert is None:
+            alert = alert_service.create_alert(current_user, _alert_input(form), now())
+            done = f"Alerte « {alert.title} » publiée."
+        else:
+            alert_service.update_alert(current_user, alert, _alert_input(form), now())
+            done = f"Alerte « {alert.title} » enregistrée."
     except alert_service.AlertScopeError as error:
+        db.session.rollback()
         abort(403, str(error))
-    if alert is None:
-        abort(404, "Alerte introuvable.")
-    return alert
+    flash(done, "success")
+    return redirect(url_for("local_info.alerts"), code=303)
 
 
 @bp.get("/gestion/alertes")
 @permission_required(roles.PUBLISH_ALERTS)
 def alerts():
     _alert_areas()  # a desk without a site has nothing to manage
-    return render_page(
-        "local_info/alerts.html",
-        "local_info/_alerts.html",
-        title="Alertes locales",
-        managed=alert_service.list_managed(current_user, now()),
-        delete_form=DeleteForm(),
-    )
-
-
-def _render_alert_form(form: AlertForm, alert=None):
-    return render_page(
-        "local_info/alert_form.html",
-        "local_info/_alert_form.html",
-        title=f"Alerte : {alert.title}" if alert else "Nouvelle alerte locale",
-        form=form,
-        alert=alert,
-        history=audit.history("alert", alert.id) if alert else [],
-        delete_form=DeleteForm(),
-        severities=ALERT_SEVERITIES,
-    )
+    return _list_page("alert", "Alertes locales", alert_service.list_managed(current_user, now()))
 
 
 @bp.route("/gestion/alertes/nouvelle", methods=["GET", "POST"])
@@ -145,47 +176,25 @@ def new_alert():
     form = _alert_form()
     if request.method == "POST":
         _forbid_other_area(form)
-        if form.validate():
-            try:
-                alert = alert_service.create_alert(current_user, _alert_input(form), now())
-            except alert_service.AlertScopeError as error:
-                db.session.rollback()
-                abort(403, str(error))
-            flash(f"Alerte « {alert.title} » publiée.", "success")
-            return redirect(url_for("local_info.alerts"), code=303)
-        return form_error(_render_alert_form(form))
-    return _render_alert_form(form)
+    return _form_response("alert", "Nouvelle alerte locale", form, None, _save_alert)
 
 
 @bp.route("/gestion/alertes/<int:alert_id>", methods=["GET", "POST"])
 @permission_required(roles.PUBLISH_ALERTS)
 def edit_alert(alert_id: int):
-    alert = _managed_alert(alert_id)
+    alert = _managed(alert_service.get_alert_for, alert_id, "Alerte introuvable.")
     form = _alert_form(obj=alert)
     if request.method == "POST":
         _forbid_other_area(form)
-        if form.validate():
-            try:
-                alert_service.update_alert(current_user, alert, _alert_input(form), now())
-            except alert_service.AlertScopeError as error:
-                db.session.rollback()
-                abort(403, str(error))
-            flash(f"Alerte « {alert.title} » enregistrée.", "success")
-            return redirect(url_for("local_info.alerts"), code=303)
-        return form_error(_render_alert_form(form, alert))
-    return _render_alert_form(form, alert)
+    return _form_response("alert", f"Alerte : {alert.title}", form, alert, _save_alert)
 
 
 @bp.post("/gestion/alertes/<int:alert_id>/supprimer")
 @permission_required(roles.PUBLISH_ALERTS)
 def delete_alert(alert_id: int):
-    alert = _managed_alert(alert_id)
-    if not DeleteForm().validate():
-        abort(400, "Le formulaire a expiré : rechargez la page et recommencez.")
-    title = alert.title
-    alert_service.delete_alert(current_user, alert, now())
-    flash(f"Alerte « {title} » supprimée.", "success")
-    return redirect(url_for("local_info.alerts"), code=303)
+    alert = _managed(alert_service.get_alert_for, alert_id, "Alerte introuvable.")
+    done = f"Alerte « {alert.title} » supprimée."
+    return _delete(alert_service.delete_alert, alert, done, "local_info.alerts")
 
 
 @bp.get("/communes/<insee>/alertes.atom")
@@ -243,41 +252,6 @@ def _atelier_input(form: AtelierForm) -> atelier_service.AtelierInput:
     )
 
 
-def _managed_atelier(atelier_id: int):
-    try:
-        atelier = atelier_service.get_atelier_for(current_user, atelier_id)
-    except atelier_service.AtelierScopeError as error:
-        abort(403, str(error))
-    if atelier is None:
-        abort(404, "Atelier introuvable.")
-    return atelier
-
-
-@bp.get("/gestion/ateliers")
-@permission_required(roles.EDIT_DIRECTORY)
-def ateliers():
-    return render_page(
-        "local_info/ateliers.html",
-        "local_info/_ateliers.html",
-        title="Ateliers",
-        managed=atelier_service.list_managed(current_user, now()),
-        delete_form=DeleteForm(),
-    )
-
-
-def _render_atelier_form(form: AtelierForm, atelier=None):
-    return render_page(
-        "local_info/atelier_form.html",
-        "local_info/_atelier_form.html",
-        title=f"Atelier : {atelier.title}" if atelier else "Nouvel atelier",
-        form=form,
-        atelier=atelier,
-        admin=atelier_service.is_admin(current_user),
-        history=audit.history("atelier", atelier.id) if atelier else [],
-        delete_form=DeleteForm(),
-    )
-
-
 def _save_atelier(form: AtelierForm, atelier=None):
     try:
         if atelier is None:
@@ -291,39 +265,36 @@ def _save_atelier(form: AtelierForm, atelier=None):
     return redirect(url_for("local_info.ateliers"), code=303)
 
 
+def _atelier_page(title: str, form: AtelierForm, atelier=None):
+    admin = atelier_service.is_admin(current_user)
+    return _form_response("atelier", title, form, atelier, _save_atelier, admin=admin)
+
+
+@bp.get("/gestion/ateliers")
+@permission_required(roles.EDIT_DIRECTORY)
+def ateliers():
+    return _list_page("atelier", "Ateliers", atelier_service.list_managed(current_user, now()))
+
+
 @bp.route("/gestion/ateliers/nouveau", methods=["GET", "POST"])
 @permission_required(roles.EDIT_DIRECTORY)
 def new_atelier():
-    form = _atelier_form()
-    if request.method == "POST":
-        if form.validate():
-            return _save_atelier(form)
-        return form_error(_render_atelier_form(form))
-    return _render_atelier_form(form)
+    return _atelier_page("Nouvel atelier", _atelier_form())
 
 
 @bp.route("/gestion/ateliers/<int:atelier_id>", methods=["GET", "POST"])
 @permission_required(roles.EDIT_DIRECTORY)
 def edit_atelier(atelier_id: int):
-    atelier = _managed_atelier(atelier_id)
-    form = _atelier_form(obj=atelier)
-    if request.method == "POST":
-        if form.validate():
-            return _save_atelier(form, atelier)
-        return form_error(_render_atelier_form(form, atelier))
-    return _render_atelier_form(form, atelier)
+    atelier = _managed(atelier_service.get_atelier_for, atelier_id, "Atelier introuvable.")
+    return _atelier_page(f"Atelier : {atelier.title}", _atelier_form(obj=atelier), atelier)
 
 
 @bp.post("/gestion/ateliers/<int:atelier_id>/supprimer")
 @permission_required(roles.EDIT_DIRECTORY)
 def delete_atelier(atelier_id: int):
-    atelier = _managed_atelier(atelier_id)
-    if not DeleteForm().validate():
-        abort(400, "Le formulaire a expiré : rechargez la page et recommencez.")
-    title = atelier.title
-    atelier_service.delete_atelier(current_user, atelier, now())
-    flash(f"Atelier « {title} » supprimé.", "success")
-    return redirect(url_for("local_info.ateliers"), code=303)
+    atelier = _managed(atelier_service.get_atelier_for, atelier_id, "Atelier introuvable.")
+    done = f"Atelier « {atelier.title} » supprimé."
+    return _delete(atelier_service.delete_atelier, atelier, done, "local_info.ateliers")
 
 
 # --- iCalendar feeds ------------------------------------------------------------------

@@ -24,7 +24,7 @@ from proxiservices.forms.directory import (
 )
 from proxiservices.forms.requests import choices
 from proxiservices.models import Body, Site
-from proxiservices.services import audit
+from proxiservices.services import audit, directory
 from proxiservices.services import manage as service
 from proxiservices.services import manage_edits as edits
 
@@ -57,7 +57,7 @@ def _allowed(body: Body) -> None:
 
 
 def _body(slug: str) -> Body:
-    body = service.get_body(slug)
+    body = directory.get_body(slug)
     if body is None:
         abort(404, f"Organisme inconnu : « {slug[:60]} ».")
     _allowed(body)
@@ -65,7 +65,7 @@ def _body(slug: str) -> Body:
 
 
 def _site(slug: str) -> Site:
-    site = service.get_site(slug)
+    site = directory.get_site(slug)
     if site is None:
         abort(404, f"Lieu d'accueil inconnu : « {slug[:60]} ».")
     _allowed(site.body)
@@ -135,7 +135,7 @@ def hours_preview():
     expr = request.args.get("schedule" if occurrences else "opening_hours", "")[:500]
     site = None
     if slug := request.args.get("lieu", "").strip():
-        site = service.get_site(slug)
+        site = directory.get_site(slug)
         if site is None:
             abort(404, f"Lieu d'accueil inconnu : « {slug[:60]} ».")
     return render_page(

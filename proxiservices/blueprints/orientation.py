@@ -14,6 +14,7 @@ from proxiservices.blueprints.common import (
     url_with_commune,
 )
 from proxiservices.blueprints.dashboard import record_result_view
+from proxiservices.blueprints.screen import follow_desk
 from proxiservices.extensions import htmx
 from proxiservices.services import alerts, tree
 from proxiservices.services.alerts import desk_commune
@@ -41,6 +42,7 @@ def _with_remembered_commune():
 def home():
     commune = commune_from_request()
     desk = desk_commune(current_user) if current_user.is_authenticated else None
+    follow_desk("home", commune=commune.insee if commune else None)
     return render_page(
         "orientation/home.html",
         "orientation/_themes.html",
@@ -59,6 +61,7 @@ def choose_commune():
     via = "recherche" if need and request.args.get("via") == "recherche" else None
     results = search_communes(query, limit=15) if query.strip() else []
     context = dict(query=query, need=need, via=via, results=results, title="Commune de l'usager")
+    follow_desk("commune", need=need)
     if htmx and htmx.target == "commune-results":
         return render_page(
             "orientation/commune.html", "orientation/_commune_results.html", **context
@@ -70,10 +73,12 @@ def choose_commune():
 def themes():
     if (response := _with_remembered_commune()) is not None:
         return response
+    commune = commune_from_request()
+    follow_desk("themes", commune=commune.insee if commune else None)
     return render_page(
         "orientation/themes.html",
         "orientation/_themes.html",
-        commune=commune_from_request(),
+        commune=commune,
         themes=tree.list_themes(),
         title="Thèmes",
     )
@@ -100,10 +105,12 @@ def question(slug: str):
 
 
 def _question_page(question):
+    commune = commune_from_request()
+    follow_desk("question", commune=commune.insee if commune else None, question=question.slug)
     return render_page(
         "orientation/question.html",
         "orientation/_question.html",
-        commune=commune_from_request(),
+        commune=commune,
         question=question,
         ancestors=tree.list_ancestors(question),
         title=f"{question.theme.title} – {question.text}",
@@ -135,6 +142,7 @@ def result():
     answer, redirection = _orientation_or_ask_commune()
     if redirection is not None:
         return redirection
+    follow_desk("result", need=answer.need.slug, commune=answer.commune.insee)
     return render_page(
         "orientation/result.html",
         "orientation/_result.html",

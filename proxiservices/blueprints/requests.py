@@ -179,6 +179,8 @@ def _render_detail(item, cancel_form: ReasonForm) -> str:
 @permission_required(roles.SEND_REQUESTS)
 def cancel(request_id: int):
     item = _desk_request(request_id)
+    if not lifecycle.is_open(item.status):  # the page had no form to show the error in
+        abort(409, f"La demande {item.reference} est déjà close : elle ne peut plus être annulée.")
     form = ReasonForm()
     if form.validate():
         try:

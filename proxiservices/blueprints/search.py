@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from flask import Blueprint, redirect, render_template, request, session, url_for
 
 from proxiservices.blueprints.common import commune_from_request, render_page
+from proxiservices.blueprints.screen import follow_desk
 from proxiservices.extensions import htmx
 from proxiservices.models import Commune
 from proxiservices.services import tree
@@ -54,6 +55,8 @@ def results():
         _remember_unanswered(query, commune)
         close = spelling_suggestions(query)
         themes = tree.list_themes()
+    # The screen shows the needs found, never the words typed (they may name the resident).
+    follow_desk("search", commune=commune.insee if commune else None, needs=[r.slug for r in found])
     return render_page(
         "search/results.html",
         "search/_results.html",

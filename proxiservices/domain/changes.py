@@ -52,6 +52,8 @@ OBJECT_LABELS = {
     "site": "lieu",
     "closure": "fermeture",
     "permanence": "permanence",
+    "resident": "d'un usager",
+    "purge": "des demandes terminées",
 }
 
 

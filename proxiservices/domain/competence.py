@@ -39,6 +39,11 @@ def _distance(a: Place, b: Place) -> tuple[float | None, bool]:
     return round(km, 1), a.approx or b.approx
 
 
+def place_distance(a: Place, b: Place) -> tuple[float | None, bool]:
+    """(km rounded to 0.1 as the answers show it, approximate); None without a position."""
+    return _distance(a, b)
+
+
 def rank_sites(
     candidates: Iterable[CandidateSite],
     commune_codes: set[str],

@@ -108,7 +108,7 @@ def parse(expr: str) -> OpeningHours:
     return _parse(expr.strip())
 
 
-@functools.lru_cache(maxsize=1024)
+@functools.lru_cache(maxsize=4096)  # a département's town halls each have their own hours
 def _parse(expr: str) -> OpeningHours:
     if not expr:
         raise HoursError("Les horaires sont vides.")
@@ -384,6 +384,14 @@ def _reason(overrides: list[Override]) -> str:
 
 def weekly_table(expr: str | None, reference: date) -> list[WeekdayHours] | None:
     """Regular Monday-to-Sunday hours, read off the coming weeks so rules like Tu[1,3] show."""
+    rows = _weekly_table(expr, reference)
+    return None if rows is None else list(rows)
+
+
+# A pure function of the expression and the day: each result page shows several sites whose
+# weeks cost milliseconds to read off, and the same hours come back all day long.
+@functools.lru_cache(maxsize=4096)
+def _weekly_table(expr: str | None, reference: date) -> tuple[WeekdayHours, ...] | None:
     oh = _try_parse(expr)
     if oh is None:
         return None
@@ -395,7 +403,7 @@ def weekly_table(expr: str | None, reference: date) -> list[WeekdayHours] | None
         day = reference + timedelta(days=offset)
         if day not in holidays:
             samples[day.weekday()].append((day, intervals))
-    return [_weekday_row(weekday, rows) for weekday, rows in samples.items()]
+    return tuple(_weekday_row(weekday, rows) for weekday, rows in samples.items())
 
 
 def _weekday_row(weekday: int, samples: list[tuple[date, tuple[Interval, ...]]]) -> WeekdayHours:

@@ -112,8 +112,12 @@ def _event_lines(event: Event, stamp: datetime) -> list[str]:
     return lines
 
 
-def calendar(name: str, events: Iterable[Event], stamp: datetime) -> str:
-    """A whole VCALENDAR; `stamp` is when it was generated (DTSTAMP of every event)."""
+def calendar(
+    name: str, events: Iterable[Event], stamp: datetime, description: str | None = None
+) -> str:
+    """A whole VCALENDAR; `stamp` is when it was generated (DTSTAMP of every event).
+    `description`: what the subscriber should know about the calendar as a whole (RFC 7986
+    DESCRIPTION, and X-WR-CALDESC, which more clients show)."""
     lines = [
         "BEGIN:VCALENDAR",
         "VERSION:2.0",
@@ -123,6 +127,11 @@ def calendar(name: str, events: Iterable[Event], stamp: datetime) -> str:
         f"X-WR-CALNAME:{escape_text(name)}",
         "X-WR-TIMEZONE:Europe/Paris",
     ]
+    if description:
+        lines += [
+            f"DESCRIPTION:{escape_text(description)}",
+            f"X-WR-CALDESC:{escape_text(description)}",
+        ]
     for event in events:
         lines.extend(_event_lines(event, stamp))
     lines.append("END:VCALENDAR")

@@ -300,12 +300,15 @@ class SearchIndex:
 
     def search(self, query: str, limit: int = 10, *, partial_last: bool = False) -> list[Hit]:
         words = analyse(query, partial_last=partial_last, ages=True)
-        hits: dict[int, Hit] = {}
+        scores: dict[int, float] = {}
         tier_weights = self.tier_weights
-        # Per query word and document, only the best way the word matched counts.
+        # Per query word and document, only the best way the word matched counts: its
+        # points, candidate and field. The explanations (WordMatch, Hit) are only built for
+        # the front runners: a common word touches thousands of needs.
+        per_word: list[dict[int, tuple[float, _Candidate, str]]] = []
         query_stems: list[set[str]] = []
         for word in words:
-            best: dict[int, WordMatch] = {}
+            best: dict[int, tuple[float, _Candidate, str]] = {}
             stems_here: set[str] = set()
             for candidate in self.candidates(word):
                 if candidate.quality >= PREFIX_QUALITY:
@@ -313,25 +316,21 @@ class SearchIndex:
                 idf = self.idf[candidate.stem]
                 for index, (weight, name) in self.postings[candidate.stem].items():
                     points = candidate.quality * weight * idf * tier_weights[index]
-                    if index not in best or best[index].points < points:
-                        best[index] = WordMatch(
-                            word.surface,
-                            candidate.stem,
-                            candidate.how,
-                            candidate.distance,
-                            name,
-                            round(idf, 3),
-                            points,
-                        )
+                    if index not in best or best[index][0] < points:
+                        best[index] = (points, candidate, name)
             query_stems.append(stems_here)
-            for index, match in best.items():
-                hit = hits.setdefault(index, Hit(self.documents[index]))
-                hit.matches.append(match)
-                hit.score += match.points
-        if not hits:
+            per_word.append(best)
+            for index, (points, _, _) in best.items():
+                scores[index] = scores.get(index, 0.0) + points
+        if not scores:
             return []
         # Only the front runners can be reordered by a phrase said in order.
-        leaders = sorted(hits.items(), key=lambda item: -item[1].score)[:PHRASE_CANDIDATES]
+        leaders = [
+            (index, self._hit(index, score, words, per_word))
+            for index, score in sorted(scores.items(), key=lambda item: -item[1])[
+                :PHRASE_CANDIDATES
+            ]
+        ]
         for hit_index, hit in leaders:
             self._add_phrase_bonus(hit_index, hit, query_stems)
         ranked = [
@@ -352,11 +351,38 @@ class SearchIndex:
             hit.score = round(hit.score, 3)
         return kept
 
+    def _hit(
+        self,
+        index: int,
+        score: float,
+        words: list[Word],
+        per_word: list[dict[int, tuple[float, _Candidate, str]]],
+    ) -> Hit:
+        hit = Hit(self.documents[index], score)
+        for word, best in zip(words, per_word, strict=True):
+            if index in best:
+                points, candidate, name = best[index]
+                idf = round(self.idf[candidate.stem], 3)
+                hit.matches.append(
+                    WordMatch(
+                        word.surface,
+                        candidate.stem,
+                        candidate.how,
+                        candidate.distance,
+                        name,
+                        idf,
+                        points,
+                    )
+                )
+        return hit
+
     def _add_phrase_bonus(self, index: int, hit: Hit, query_stems: list[set[str]]) -> None:
         """Vocabulary of several words said in the same order counts once more, in part:
         "carte grise" is not "carte" + "grise" anywhere in the need."""
+        said = set().union(*query_stems)
         for stems, name, text in self.phrases[index]:
-            if len(stems) > len(query_stems):
+            # Most phrases have a word the query lacks: skip them before trying each start.
+            if len(stems) > len(query_stems) or not said.issuperset(stems):
                 continue
             for start in range(len(query_stems) - len(stems) + 1):
                 if all(s in query_stems[start + i] for i, s in enumerate(stems)):

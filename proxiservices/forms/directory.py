@@ -28,6 +28,13 @@ from proxiservices.domain.changes import CLOSURE_KINDS
 from proxiservices.domain.permanences import HOST_RULE
 from proxiservices.forms import EmailAddress
 from proxiservices.forms.requests import at_most, choices
+from proxiservices.services.manage import (
+    BODY_FIELDS,
+    CLOSURE_FIELDS,
+    CONTACT_FIELDS,
+    PERMANENCE_FIELDS,
+    SITE_FIELDS,
+)
 
 PHONE = re.compile(r"^[0-9 +.()\-]+$")
 AREA_SEPARATORS = re.compile(r"[\s,;]+")
@@ -187,7 +194,7 @@ class BodyContactForm(FlaskForm):
     website = StringField("Site web", validators=[Optional(), at_most(500), WebAddress()])
     email = StringField("Courriel", validators=[Optional(), at_most(200), EmailAddress()])
 
-    FIELDS: tuple[str, ...] = ("phone", "website", "email")
+    FIELDS: tuple[str, ...] = CONTACT_FIELDS
 
     def values(self) -> dict[str, Any]:
         return values_of(self, self.FIELDS)
@@ -208,17 +215,7 @@ class BodyForm(BodyContactForm):
     verified_on = FrenchDateField("Vérifié le", validators=[Optional()])
     note = TextAreaField("Note (réserve sur les données)", validators=[Optional(), at_most(2000)])
 
-    FIELDS = (
-        "name",
-        "kind_code",
-        "phone",
-        "website",
-        "email",
-        "description",
-        "source",
-        "verified_on",
-        "note",
-    )
+    FIELDS = BODY_FIELDS
 
 
 class SiteForm(FlaskForm):
@@ -251,23 +248,7 @@ class SiteForm(FlaskForm):
     verified_on = FrenchDateField("Vérifié le", validators=[Optional()])
     note = TextAreaField("Note (réserve sur les données)", validators=[Optional(), at_most(2000)])
 
-    FIELDS = (
-        "name",
-        "address",
-        "postcode",
-        "commune_insee",
-        "latitude",
-        "longitude",
-        "phone",
-        "email",
-        "url",
-        "opening_hours",
-        "hours_note",
-        "accessibility",
-        "source",
-        "verified_on",
-        "note",
-    )
+    FIELDS = SITE_FIELDS
 
     def validate_postcode(self, field: StringField) -> None:
         if field.data and not re.fullmatch(r"\d{5}", field.data.strip()):
@@ -330,7 +311,7 @@ class ClosureForm(FlaskForm):
             raise ValidationError("Indiquez les horaires qui s'appliquent pendant la période.")
 
     def values(self) -> dict[str, Any]:
-        values = values_of(self, ("kind", "starts_at", "ends_at", "message", "opening_hours"))
+        values = values_of(self, CLOSURE_FIELDS)
         values["message"] = values["message"] or ""
         if values["kind"] != "hours":
             values["opening_hours"] = None
@@ -385,7 +366,7 @@ class PermanenceForm(FlaskForm):
     )
     verified_on = FrenchDateField("Vérifié le", validators=[Optional()])
 
-    FIELDS = ("schedule", "by_appointment", "note", "starts_on", "ends_on", "source", "verified_on")
+    FIELDS = PERMANENCE_FIELDS
 
     def offer_hosts(self, hosts: Iterable[Any]) -> None:
         """The host sites to choose from (`HostChoice` rows), in their groups."""

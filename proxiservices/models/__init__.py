@@ -2,6 +2,7 @@
 
 from proxiservices.models.accounts import LoginFailure, PasswordResetToken, Referent, User
 from proxiservices.models.activity import ActivityCount, ActivityEvent, DashboardShare
+from proxiservices.models.cache import DirectoryGeneration
 from proxiservices.models.directory import (
     Body,
     BodyKind,
@@ -13,6 +14,7 @@ from proxiservices.models.directory import (
 from proxiservices.models.geo import Commune, Territory
 from proxiservices.models.outbox import OutboxAttempt, OutboxMessage
 from proxiservices.models.requests import AppointmentRequest, RequestEvent
+from proxiservices.models.screen import ScreenDesk, ScreenPairing
 from proxiservices.models.search import CatalogueRevision, UnansweredSearch
 from proxiservices.models.tree import Answer, CatalogueTheme, Need, Question, Theme
 from proxiservices.models.upkeep import Alert, Atelier, AuditEntry, ErrorReport, LinkCheck
@@ -32,6 +34,7 @@ __all__ = [
     "Closure",
     "Commune",
     "DashboardShare",
+    "DirectoryGeneration",
     "ErrorReport",
     "LinkCheck",
     "LoginFailure",
@@ -43,6 +46,8 @@ __all__ = [
     "Question",
     "Referent",
     "RequestEvent",
+    "ScreenDesk",
+    "ScreenPairing",
     "Site",
     "SiteCoverage",
     "Territory",

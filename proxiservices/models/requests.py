@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy import ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from proxiservices.extensions import db
@@ -17,6 +17,16 @@ from proxiservices.models.types import UTCDateTime
 
 class AppointmentRequest(db.Model):
     __tablename__ = "appointment_request"
+    __table_args__ = (
+        # The purge's candidates (domain/retention.py): the requests not anonymised yet, by
+        # the time of their last change, which for an ended request is when it ended.
+        Index(
+            "ix_appointment_request_to_purge",
+            "status_changed_at",
+            postgresql_where=text("anonymised_at IS NULL"),
+            sqlite_where=text("anonymised_at IS NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     need_id: Mapped[int] = mapped_column(ForeignKey("need.id"), index=True)
@@ -27,7 +37,8 @@ class AppointmentRequest(db.Model):
 
     # Personal data: minimised, and only with the consent recorded below.
     resident_name: Mapped[str] = mapped_column(String(120))
-    resident_phone: Mapped[str | None] = mapped_column(String(30))
+    # Indexed for the right of access and erasure (services/privacy.py).
+    resident_phone: Mapped[str | None] = mapped_column(String(30), index=True)
     resident_email: Mapped[str | None] = mapped_column(String(254))
     preferred_channel: Mapped[str] = mapped_column(String(10))
     time_slots: Mapped[str] = mapped_column(String(200), default="")

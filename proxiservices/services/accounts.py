@@ -20,6 +20,7 @@ from proxiservices.domain.residents import normalise_email
 from proxiservices.domain.roles import ADMIN, ELECTED, PARTNER, RECEPTIONIST, ROLE_LABELS, ROLES
 from proxiservices.extensions import db
 from proxiservices.models import Body, Commune, Site, Territory, User
+from proxiservices.services.rows import get_by_id
 
 HASH_METHOD = "scrypt"
 PASSWORD_MAX_LENGTH = 256
@@ -62,7 +63,7 @@ def _new_session_token() -> str:
 
 def _find_site(site_ref: str) -> Site:
     ref = str(site_ref).strip()
-    site = db.session.get(Site, int(ref)) if ref.isdigit() else None
+    site = get_by_id(Site, int(ref)) if ref.isascii() and ref.isdigit() else None
     if site is None:
         site = db.session.scalars(select(Site).where(Site.slug == ref)).one_or_none()
     if site is None:

@@ -28,6 +28,7 @@ from proxiservices.models.activity import (
     ActivityCount,
     ActivityEvent,
 )
+from proxiservices.services.rows import get_by_id
 
 CHANNELS = (DESK, PUBLIC, API)
 FOUND_VIA = (TREE, SEARCH)
@@ -52,10 +53,12 @@ def record_visit(
     found_via: str = TREE,
     outcome: str | None = None,
     commit: bool = True,
+    commune: Commune | None = None,
 ) -> ActivityEvent:
     """Count one orientation result shown. With commit=False the row is only flushed (its
     id known), for a page that commits once it is rendered: committing earlier would
-    expire the objects the page is about to show."""
+    expire the objects the page is about to show. `commune`, the loaded commune of
+    `commune_insee` when the caller has it, spares reading its EPCI and département again."""
     if channel not in CHANNELS or found_via not in FOUND_VIA:
         raise ValueError(f"unknown channel or way: {channel}, {found_via}")
     event = ActivityEvent(
@@ -72,7 +75,8 @@ def record_visit(
         outcome=outcome if channel == DESK else None,
     )
     db.session.add(event)
-    _add_counts(event.occurred_on, commune_insee, visit_keys(event), 1)
+    areas = (commune.epci_code, commune.departement_code) if commune is not None else None
+    _add_counts(event.occurred_on, commune_insee, visit_keys(event), 1, areas)
     if commit:
         db.session.commit()
     else:
@@ -103,9 +107,9 @@ def record_transition(request: AppointmentRequest, from_status: str | None, at: 
 
 def get_desk_visit(actor: User, event_id: int) -> ActivityEvent | None:
     """A visit of the actor's own desk; any other (or none) is None, told apart by nobody."""
-    if actor.site_id is None or not 0 < event_id < 2**31:
+    if actor.site_id is None:
         return None
-    event = db.session.get(ActivityEvent, event_id)
+    event = get_by_id(ActivityEvent, event_id)  # the id may come from the session
     if event is None or event.kind != VISIT or event.desk_site_id != actor.site_id:
         return None
     return event
@@ -172,11 +176,22 @@ def _upsert(rows: list[dict]):
     )
 
 
-def _add_counts(day: date, commune_insee: str, keys: Iterable[str], delta: int) -> None:
-    """Move the counts of one event, in a fixed order (two writers never deadlock)."""
-    epci, departement = db.session.execute(
-        select(Commune.epci_code, Commune.departement_code).where(Commune.insee == commune_insee)
-    ).one_or_none() or (None, None)
+def _add_counts(
+    day: date,
+    commune_insee: str,
+    keys: Iterable[str],
+    delta: int,
+    areas: tuple[str | None, str | None] | None = None,
+) -> None:
+    """Move the counts of one event, in a fixed order (two writers never deadlock);
+    `areas` is the commune's (EPCI, département) when already known."""
+    if areas is None:
+        areas = db.session.execute(
+            select(Commune.epci_code, Commune.departement_code).where(
+                Commune.insee == commune_insee
+            )
+        ).one_or_none() or (None, None)
+    epci, departement = areas
     areas = [a for a in (commune_insee, epci, departement, ALL_AREAS) if a]
     rows = [
         {"area_code": area, "grain": grain, "day": start, "key": key, "n": delta}

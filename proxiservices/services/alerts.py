@@ -228,8 +228,6 @@ def list_managed(actor: User, at: datetime) -> ManagedAlerts:
 
 def get_alert_for(actor: User, alert_id: int) -> Alert | None:
     """The alert, None when no alert has this id; AlertScopeError when it is not the actor's."""
-    if not 0 < alert_id < 2**31:  # beyond PostgreSQL's integer: no such alert
-        return None
     alert = db.session.get(Alert, alert_id)
     if alert is None:
         return None

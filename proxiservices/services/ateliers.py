@@ -19,6 +19,7 @@ from proxiservices.extensions import db
 from proxiservices.models import Atelier, Body, BodyKind, Commune, Site, User
 from proxiservices.services import audit
 from proxiservices.services.alerts import wall_clock
+from proxiservices.services.rows import get_by_id
 
 # Results of digital-help needs offer the ateliers of the next 60 days.
 ORIENTATION_DAYS = 60
@@ -201,8 +202,6 @@ def list_managed(actor: User, at: datetime) -> ManagedAteliers:
 
 def get_atelier_for(actor: User, atelier_id: int) -> Atelier | None:
     """The atelier, None for an unknown id; AtelierScopeError when it is not the actor's."""
-    if not 0 < atelier_id < 2**31:  # beyond PostgreSQL's integer: no such atelier
-        return None
     atelier = db.session.scalars(_query().where(Atelier.id == atelier_id)).one_or_none()
     if atelier is None:
         return None
@@ -216,7 +215,7 @@ def _apply(atelier: Atelier, data: AtelierInput) -> None:
 
 
 def _site(site_id: int) -> Site:
-    site = db.session.get(Site, site_id)
+    site = get_by_id(Site, site_id)
     if site is None:
         raise LookupError("Lieu d'accueil inconnu.")
     return site

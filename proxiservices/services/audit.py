@@ -21,12 +21,17 @@ CREATE = "create"
 UPDATE = "update"
 DELETE = "delete"
 IMPORT = "import"
+# The resident's personal data (services/privacy.py): what was done, never the data itself.
+EXPORT = "export"
+ERASE = "erase"
 
 ACTION_LABELS = {
     CREATE: "création",
     UPDATE: "modification",
     DELETE: "suppression",
     IMPORT: "import",
+    EXPORT: "export des données",
+    ERASE: "effacement des données",
 }
 
 

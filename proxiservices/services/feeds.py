@@ -234,16 +234,39 @@ def _sorted(events: list[Event]) -> list[Event]:
     return sorted(events, key=lambda e: (e.start.astimezone(UTC), e.uid))
 
 
+def unreadable_schedules(permanences: Iterable[Permanence]) -> str | None:
+    """The calendar's word on permanences whose stored schedule cannot be read: they have
+    no event, and the subscriber is told "horaires à vérifier" rather than nothing."""
+    names = [
+        f"Permanence {p.body.name} à {p.host_site.name} : horaires à vérifier."
+        for p in permanences
+        if hours.validate(p.schedule) is not None
+    ]
+    return " ".join(names) or None
+
+
 def site_calendar(site: Site, at: datetime, links: FeedLinks) -> str:
     """The permanences a site hosts and its ateliers."""
-    events = permanence_events(_permanences(Permanence.host_site_id == site.id), at, links)
+    permanences = _permanences(Permanence.host_site_id == site.id)
+    events = permanence_events(permanences, at, links)
     events += atelier_events(atelier_service.list_coming_at_site(site, at, limit=500), links)
-    return calendar(f"{site.name} – permanences et ateliers", _sorted(events), at)
+    return calendar(
+        f"{site.name} – permanences et ateliers",
+        _sorted(events),
+        at,
+        unreadable_schedules(permanences),
+    )
 
 
 def body_calendar(body: Body, at: datetime, links: FeedLinks) -> str:
     """The body's permanences wherever they are held, and the ateliers it organises or
     that take place at its sites."""
-    events = permanence_events(_permanences(Permanence.body_id == body.id), at, links)
+    permanences = _permanences(Permanence.body_id == body.id)
+    events = permanence_events(permanences, at, links)
     events += atelier_events(atelier_service.list_coming_for_body(body, at), links)
-    return calendar(f"{body.name} – permanences et ateliers", _sorted(events), at)
+    return calendar(
+        f"{body.name} – permanences et ateliers",
+        _sorted(events),
+        at,
+        unreadable_schedules(permanences),
+    )

@@ -27,7 +27,7 @@ from proxiservices.models import (
     User,
 )
 from proxiservices.services import audit
-from proxiservices.services.orientation import site_overrides
+from proxiservices.services.orientation import closed_periods, site_overrides
 
 PAGE_SIZE = 50
 NATIONAL = "FR"  # the coverage code of national bodies, as in the seeds
@@ -180,15 +180,6 @@ def list_bodies(query: str = "", kind: str = "", page: int = 1) -> BodyPage:
     return BodyPage(rows, len(ids), page, pages)
 
 
-def get_body(slug: str) -> Body | None:
-    stmt = (
-        select(Body)
-        .where(Body.slug == slug)
-        .options(joinedload(Body.kind), selectinload(Body.sites).joinedload(Site.commune))
-    )
-    return db.session.scalars(stmt).one_or_none()
-
-
 def get_body_by_id(body_id: int | None) -> Body | None:
     if body_id is None:
         return None
@@ -200,23 +191,7 @@ def get_body_by_id(body_id: int | None) -> Body | None:
     return db.session.scalars(stmt).one_or_none()
 
 
-def get_site(slug: str) -> Site | None:
-    stmt = (
-        select(Site)
-        .where(Site.slug == slug)
-        .options(
-            joinedload(Site.body).joinedload(Body.kind),
-            joinedload(Site.commune),
-            selectinload(Site.coverage),
-            selectinload(Site.closures),
-        )
-    )
-    return db.session.scalars(stmt).one_or_none()
-
-
 def get_permanence(permanence_id: int) -> Permanence | None:
-    if not 0 < permanence_id < 2**31:  # beyond PostgreSQL's integer: no such permanence
-        return None
     stmt = (
         select(Permanence)
         .where(Permanence.id == permanence_id)
@@ -378,16 +353,6 @@ def hours_preview(
     if occurrences:
         return HoursPreview(expr, None, next_occurrences(expr, site, at), True)
     return HoursPreview(expr, None, preview_days(expr, site, at), False)
-
-
-def closed_periods(site: Site | None) -> list[hours.ClosedPeriod]:
-    if site is None:
-        return []
-    return [
-        hours.ClosedPeriod(c.starts_at, c.ends_at, c.message)
-        for c in site.closures
-        if c.kind == "closed"
-    ]
 
 
 def preview_days(expr: str | None, site: Site | None, at: datetime) -> list[hours.DayHours]:

@@ -49,6 +49,7 @@ from proxiservices.services.manage import (
     may_host,
     unknown_area_codes,
 )
+from proxiservices.services.rows import get_by_id
 
 
 def _naive_utc(at: datetime) -> datetime:
@@ -320,7 +321,7 @@ def save_permanence(
 ) -> Permanence:
     """Create (permanence None) or update a permanence the body holds at a host site."""
     check_may_edit(actor, body)
-    host = db.session.get(Site, host_site_id) if 0 < host_site_id < 2**31 else None
+    host = get_by_id(Site, host_site_id)
     if host is None:
         raise HostRefused("Lieu d'accueil inconnu : choisissez-le dans la liste.")
     if not may_host(actor, body, host, permanence.host_site_id if permanence else None):

@@ -43,6 +43,12 @@ class MapPlace:
     def kind(self) -> BodyKind:
         return self.body.kind
 
+    @property
+    def hours_valid(self) -> bool:
+        """False for a permanence whose schedule cannot be read: "horaires à vérifier", not
+        "no session planned". A site's own hours say it in `status.valid`."""
+        return self.permanence is None or hours.validate(self.permanence.schedule) is None
+
 
 @dataclass
 class KindChoice:

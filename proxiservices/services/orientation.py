@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -12,7 +13,14 @@ from sqlalchemy.orm import joinedload, selectinload
 from proxiservices.domain import closures as closure_rules
 from proxiservices.domain import hours
 from proxiservices.domain import permanences as permanence_rules
-from proxiservices.domain.competence import CandidateSite, Place, nearest, rank_sites
+from proxiservices.domain.competence import (
+    CandidateSite,
+    Place,
+    RankedSite,
+    nearest,
+    place_distance,
+    rank_sites,
+)
 from proxiservices.extensions import db
 from proxiservices.models import (
     Atelier,
@@ -26,6 +34,7 @@ from proxiservices.models import (
     SiteCoverage,
 )
 from proxiservices.services import alerts as alert_service
+from proxiservices.services import answer_cache
 from proxiservices.services import ateliers as atelier_service
 from proxiservices.services.alerts import ShownAlert
 from proxiservices.services.communes import get_commune
@@ -144,7 +153,10 @@ def _candidates(sites: Iterable[Site]) -> list[CandidateSite]:
     ]
 
 
-def _closed_periods(site: Site) -> list[hours.ClosedPeriod]:
+def closed_periods(site: Site | None) -> list[hours.ClosedPeriod]:
+    """The site's closures as the hours domain skips them (none without a site)."""
+    if site is None:
+        return []
     return [
         hours.ClosedPeriod(c.starts_at, c.ends_at, c.message)
         for c in site.closures
@@ -159,7 +171,7 @@ def site_overrides(site: Site) -> list[hours.Override]:
         for c in site.closures
         if c.kind == "hours"
     ]
-    return [*_closed_periods(site), *changed]
+    return [*closed_periods(site), *changed]
 
 
 def coming_days(site: Site, at: datetime, days: int) -> list[hours.DayHours]:
@@ -206,7 +218,7 @@ def permanence_answer(
         permanence.schedule,
         at,
         count,
-        _closed_periods(permanence.host_site),
+        closed_periods(permanence.host_site),
         permanence.starts_on,
         permanence.ends_on,
     )
@@ -242,8 +254,75 @@ def current(stmt, at: datetime):
     return stmt.where(or_(Permanence.ends_on.is_(None), Permanence.ends_on >= today))
 
 
-def _sites_of_kinds(kinds: Sequence[str]) -> list[Site]:
-    stmt = _site_query().join(Site.body).where(Body.kind_code.in_(kinds))
+# Sites read by approximate distance (in the database) before the exact ranking here: the
+# nearest few of thousands, whatever their number, without loading them all.
+NEAREST_READ_FACTOR, NEAREST_READ_MARGIN = 4, 20
+# The flat-earth distance used to pick them is within a few per cent of the great-circle one
+# at these scales; the read is trusted only if it reaches this much further than needed.
+NEAREST_SAFETY = 1.2
+KM_PER_DEGREE = 111.2
+
+
+def _flat_km(origin: Place, latitude: float, longitude: float, squash: float) -> float:
+    dlat, dlon = latitude - origin.latitude, longitude - origin.longitude  # type: ignore[operator]
+    return KM_PER_DEGREE * math.sqrt(dlat * dlat + dlon * dlon * squash)
+
+
+def _nearest_rows(kinds: Sequence[str], origin: Place, limit: int, excluded: frozenset[int]):
+    """(id, latitude, longitude) of the sites of the kinds that may be among the `limit`
+    nearest: the closest by flat-earth distance when that read provably holds them, else all
+    (one more query)."""
+    light = select(Site.id, Site.latitude, Site.longitude).join(Site.body)
+    light = light.where(Body.kind_code.in_(kinds))
+    if excluded:
+        light = light.where(Site.id.not_in(excluded))
+    if origin.latitude is None or origin.longitude is None:
+        # No distance to rank by: any `limit` of them, as the ranking would keep.
+        return db.session.execute(light.order_by(Site.id).limit(limit)).all()
+    squash = math.cos(math.radians(origin.latitude)) ** 2
+    dlat, dlon = Site.latitude - origin.latitude, Site.longitude - origin.longitude
+    wanted = limit * NEAREST_READ_FACTOR + NEAREST_READ_MARGIN
+    rows = db.session.execute(
+        light.order_by(
+            Site.latitude.is_(None),
+            Site.longitude.is_(None),
+            dlat * dlat + dlon * dlon * squash,
+            Site.id,
+        ).limit(wanted)
+    ).all()
+    last = rows[-1] if rows else None
+    if len(rows) < wanted or last.latitude is None or last.longitude is None:
+        return rows  # every site of the kinds with a position was read
+    exact = sorted(
+        km
+        for km, _ in (place_distance(origin, Place(r.latitude, r.longitude)) for r in rows)
+        if km is not None
+    )
+    needed = exact[min(limit, len(exact)) - 1]
+    if _flat_km(origin, last.latitude, last.longitude, squash) >= NEAREST_SAFETY * needed + 1:
+        return rows
+    return db.session.execute(light).all()
+
+
+def _nearest_sites_of_kinds(
+    kinds: Sequence[str], origin: Place, limit: int, excluded: frozenset[int] = frozenset()
+) -> list[Site]:
+    """The sites of the kinds that can be among the `limit` nearest to `origin` (ties
+    included), chosen from their positions alone: nationally there are thousands of help
+    desks or town halls, and loading each with its body, coverage and closures to keep three
+    cost more than the rest of the answer."""
+    distances = sorted(
+        (km is None, km or 0.0, r.id)
+        for km, r in (
+            (place_distance(origin, Place(r.latitude, r.longitude))[0], r)
+            for r in _nearest_rows(kinds, origin, limit, excluded)
+        )
+    )
+    if not distances:
+        return []
+    cutoff = distances[min(limit, len(distances)) - 1][:2]
+    chosen = [site_id for unknown, km, site_id in distances if (unknown, km) <= cutoff]
+    stmt = _site_query().where(Site.id.in_(chosen))
     return list(db.session.scalars(stmt).unique())
 
 
@@ -255,49 +334,135 @@ def _competent_sites(kind: str, commune: Commune) -> list[Site]:
     return list(db.session.scalars(stmt).unique())
 
 
-def orient(
-    need_slug: str, commune_insee: str, at: datetime, max_sites: int = 5, max_help_desks: int = 3
-) -> OrientationAnswer:
-    """Build the orientation answer; `at` is an aware datetime (the answer's "now")."""
-    need = get_need(need_slug)
-    if need is None:
-        raise OrientationError(f"Besoin inconnu : « {need_slug} ».")
-    commune = get_commune(commune_insee)
-    if commune is None:
-        raise OrientationError(f"Commune inconnue : « {commune_insee} » (code INSEE attendu).")
+@dataclass(frozen=True)
+class Selection:
+    """The time-independent part of an answer, as plain values kept by answer_cache: which
+    sites and help desks (ranked, `key` = site id), through which kind, which bodies."""
+
+    via_kind: str | None
+    sites: tuple[RankedSite, ...]
+    help_desks: tuple[RankedSite, ...]
+    bodies_without_site: tuple[int, ...]
+
+
+def select_answer(
+    need: Need, commune: Commune, max_sites: int = 5, max_help_desks: int = 3
+) -> tuple[Selection, dict[int, Site]]:
+    """Compute the selection from the database, with the sites it loaded."""
     origin = commune_place(commune)
     codes = commune.territory_codes | {"FR"}
     kind = need.body_kind
-
-    answer = OrientationAnswer(need=need, commune=commune, at=at, body_kind=kind, sites=[])
+    via_kind = None
+    ranked: list[RankedSite] = []
     if not kind.online_only:
         ranked = rank_sites(
             _candidates(_competent_sites(kind.code, commune)), codes, origin, max_sites
         )
         if not ranked:
-            ranked = rank_sites(_candidates(_sites_of_kinds([kind.code])), codes, origin, max_sites)
+            nearest_sites = _nearest_sites_of_kinds([kind.code], origin, max_sites)
+            ranked = rank_sites(_candidates(nearest_sites), codes, origin, max_sites)
         if not ranked and kind.fallback_kind:
-            answer.via_kind = db.session.get(BodyKind, kind.fallback_kind)
+            via_kind = kind.fallback_kind
             ranked = rank_sites(
                 _candidates(_competent_sites(kind.fallback_kind, commune)),
                 codes,
                 origin,
                 max_sites,
             )
-        answer.sites = [site_answer(r.key, at, r) for r in ranked]
-    answer.bodies_without_site = _bodies_without_site(kind.code)
-
+    desks: list[RankedSite] = []
     help_kinds = [k for k in (need.help_kinds or DEFAULT_HELP_KINDS) if k != kind.code]
     if help_kinds:
-        shown = {s.site.id for s in answer.sites}
-        desks = [s for s in _sites_of_kinds(help_kinds) if s.id not in shown]
-        answer.help_desks = [
-            site_answer(r.key, at, r)
-            for r in nearest(_candidates(desks), codes, origin, max_help_desks)
-        ]
-    answer.permanences = _permanences(kind.code, origin, at)
+        shown = frozenset(r.key.id for r in ranked)
+        nearby = _nearest_sites_of_kinds(help_kinds, origin, max_help_desks, shown)
+        desks = nearest(_candidates(nearby), codes, origin, max_help_desks)
+    loaded = {r.key.id: r.key for r in [*ranked, *desks]}
+    selection = Selection(
+        via_kind=via_kind,
+        sites=tuple(_by_id(r) for r in ranked),
+        help_desks=tuple(_by_id(r) for r in desks),
+        bodies_without_site=_bodies_without_site_ids(kind.code),
+    )
+    return selection, loaded
+
+
+def _by_id(ranked: RankedSite) -> RankedSite:
+    return RankedSite(
+        ranked.key.id, ranked.distance_km, ranked.distance_approx, ranked.competence_verified
+    )
+
+
+def orient(
+    need_slug: str, commune_insee: str, at: datetime, max_sites: int = 5, max_help_desks: int = 3
+) -> OrientationAnswer:
+    """Build the orientation answer; `at` is an aware datetime (the answer's "now").
+
+    Which sites, help desks and bodies answer does not depend on `at`: it is kept by
+    answer_cache until the directory changes; hours, closures, permanences, alerts and
+    ateliers are computed for `at` on each call, from rows read by this request."""
+    # The generation is read before the need and the commune: a selection built from them
+    # is then at least as new as the generation it is kept under.
+    generation = answer_cache.generation()
+    need = get_need(need_slug)
+    if need is None:
+        raise OrientationError(f"Besoin inconnu : « {need_slug} ».")
+    commune = get_commune(commune_insee)
+    if commune is None:
+        raise OrientationError(f"Commune inconnue : « {commune_insee} » (code INSEE attendu).")
+    key = ("orient", need.slug, commune.insee, max_sites, max_help_desks)
+    _, selection = answer_cache.get(key)
+    loaded: dict[int, Site] = {}
+    if selection is None:
+        selection, loaded = select_answer(need, commune, max_sites, max_help_desks)
+        answer_cache.put(generation, key, selection)
+    return answer_from(need, commune, at, selection, loaded)
+
+
+def answer_from(
+    need: Need,
+    commune: Commune,
+    at: datetime,
+    selection: Selection,
+    loaded: dict[int, Site] | None = None,
+) -> OrientationAnswer:
+    """The answer at `at` from a selection; sites not in `loaded` are read in one batch."""
+    loaded = dict(loaded or {})
+    missing = [r.key for r in (*selection.sites, *selection.help_desks) if r.key not in loaded]
+    if missing:
+        stmt = _site_query().where(Site.id.in_(missing))
+        loaded.update((s.id, s) for s in db.session.scalars(stmt).unique())
+    answer = OrientationAnswer(
+        need=need, commune=commune, at=at, body_kind=need.body_kind, sites=[]
+    )
+    if selection.via_kind:
+        answer.via_kind = db.session.get(BodyKind, selection.via_kind)
+    # A site deleted by another worker may still be in a selection for up to
+    # DIRECTORY_CHECK_SECONDS: it is left out rather than looked up.
+    answer.sites = [site_answer(loaded[r.key], at, r) for r in selection.sites if r.key in loaded]
+    answer.help_desks = [
+        site_answer(loaded[r.key], at, r) for r in selection.help_desks if r.key in loaded
+    ]
+    answer.bodies_without_site = _bodies_by_id(selection.bodies_without_site)
+    answer.permanences = _permanences(need.body_kind_code, commune_place(commune), at)
     _add_local_info(answer)
     return answer
+
+
+def _bodies_without_site_ids(kind: str) -> tuple[int, ...]:
+    """Kept per kind (whatever the commune), as most kinds have none: no query then."""
+    key = ("bodies-without-site", kind)
+    generation, ids = answer_cache.get(key)
+    if ids is None:
+        ids = tuple(b.id for b in _bodies_without_site(kind))
+        answer_cache.put(generation, key, ids)
+    return ids
+
+
+def _bodies_by_id(ids: tuple[int, ...]) -> list[Body]:
+    if not ids:
+        return []
+    stmt = select(Body).options(joinedload(Body.kind)).where(Body.id.in_(ids))
+    found = {b.id: b for b in db.session.scalars(stmt)}
+    return [found[i] for i in ids if i in found]
 
 
 def _add_local_info(answer: OrientationAnswer) -> None:

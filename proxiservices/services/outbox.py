@@ -243,7 +243,16 @@ def _mark_failed(message: OutboxMessage, worker: str, now: datetime, error: Exce
         OutboxAttempt(message_id=message.id, at=now, worker=worker, outcome="failed", error=text)
     )
     db.session.commit()
-    log.warning("Outbox message %s not sent (%s): %s", message.id, message.attempts, text)
+    # The full reply stays in the database (erased with the request); the log gets only the
+    # error's kind and code: SMTP replies quote the recipient's address.
+    code = getattr(error, "smtp_code", None)
+    log.warning(
+        "Outbox message %s not sent (attempt %s): %s%s",
+        message.id,
+        message.attempts,
+        type(error).__name__,
+        f" {code}" if code else "",
+    )
 
 
 def describe_error(error: Exception) -> str:

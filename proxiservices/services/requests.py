@@ -165,8 +165,6 @@ def _is_desk_of(actor: User, request: AppointmentRequest) -> bool:
 
 
 def _with_history(request_id: int) -> AppointmentRequest | None:
-    if not 0 < request_id < 2**31:  # beyond PostgreSQL's integer: no such request
-        return None
     stmt = (
         _request_query()
         .where(AppointmentRequest.id == request_id)

@@ -170,8 +170,6 @@ def get_question(slug: str) -> Question | None:
 
 
 def get_answer(answer_id: int) -> Answer | None:
-    if not 0 < answer_id < 2**31:  # beyond PostgreSQL's integer: no such answer
-        return None
     stmt = (
         select(Answer)
         .where(Answer.id == answer_id)

@@ -389,3 +389,18 @@ def test_failed_delivery_after_response_never_breaks_the_response(
     response.close()
     assert response.status_code == 204
     assert "Outbox delivery after response failed" in caplog.text
+
+
+def test_a_refused_recipient_is_kept_for_the_operator_but_never_logged(
+    mail_app, smtp_server, caplog
+):
+    """The log outlives retention and erasure: it gets the error's kind, not the address."""
+    (message_id,) = queue(1)
+    smtp_server.refuse(stage="RCPT")
+    with caplog.at_level("WARNING", logger=outbox.log.name):
+        assert deliver_due(at=AT).failed == 1
+    assert "usager0@exemple.fr" in message(message_id).last_error
+    assert f"Outbox message {message_id} not sent" in caplog.text
+    assert "SMTPRecipientsRefused" in caplog.text
+    assert "usager0@exemple.fr" not in caplog.text
+    smtp_server.refuse(False)

@@ -166,6 +166,32 @@ CASES = [
     Case("admin.index", "/admin", admin_only()),
     Case("admin.search_debug", "/admin/recherche?q=apl", admin_only()),
     Case("admin.unanswered", "/admin/recherches-sans-resultat", admin_only()),
+    # The resident screen: desks (and administrators) pair screens; the screen side needs
+    # no login. A wrong code is refused (422); the poll without htmx goes to the screen.
+    Case("screen.desk", "/ecran-usager", desk_side(200, 200, 200)),
+    Case("screen.new_code", "/ecran-usager/code", desk_side(303, 303, 303), method="POST",
+         goes_to=dict.fromkeys((DESK, OTHER_DESK, ADMIN), "/ecran-usager")),
+    Case("screen.open_window", "/ecran-usager/fenetre", desk_side(303, 303, 303),
+         method="POST", goes_to=dict.fromkeys((DESK, OTHER_DESK, ADMIN), "/ecran")),
+    Case("screen.end", "/ecran-usager/terminer", desk_side(303, 303, 303), method="POST",
+         goes_to=dict.fromkeys((DESK, OTHER_DESK, ADMIN), "/ecran-usager")),
+    Case("screen.screen", "/ecran", PUBLIC),
+    Case("screen.pair", "/ecran", everyone(422), method="POST", label="wrong code",
+         data={"code": "AAAAAA"}),
+    Case("screen.state", "/ecran/etat", everyone(302), label="without htmx",
+         goes_to=dict.fromkeys(ROLES, "/ecran")),
+    # Personal data: the public notice; a resident's data, administrators only. The POSTs
+    # name no resident: 422, nothing exported nor erased.
+    Case("privacy.notice", "/donnees-personnelles", PUBLIC),
+    Case("accessibility.statement", "/accessibilite", PUBLIC),
+    Case("privacy.lookup", "/admin/donnees-personnelles", admin_only()),
+    Case("privacy.lookup", "/admin/donnees-personnelles", {**logged_in(403), ADMIN: 422},
+         method="POST", label="POST without a resident"),
+    Case("privacy.export", "/admin/donnees-personnelles/export",
+         {**logged_in(403), ADMIN: 422}, method="POST", label="without a resident"),
+    Case("privacy.erase", "/admin/donnees-personnelles/effacer",
+         {**logged_in(403), ADMIN: 422}, method="POST", label="without a resident",
+         data={"confirm": "y"}),
     # Freshness loop: anyone reports an error on a site (an empty report is refused, 422);
     # stale sites, dead links and the queue of reports are for administrators (unknown ids).
     Case("upkeep.report_error", "/lieux/mairie-88078/signaler", PUBLIC),
@@ -469,6 +495,22 @@ def test_pages_of_the_handlers_do_show_the_resident(world):
     partner_text = text_of(main_content(partner_page))
     assert RESIDENT.name in partner_text
     assert format_phone(RESIDENT.phone) in partner_text
+
+
+def test_the_resident_screen_never_shows_the_resident(world):
+    """The desk that sent the request shows it, and its form, while a screen follows it:
+    the screen keeps the orientation step and nothing of the resident."""
+    rid = world.request_id
+    desk = world.new_client(DESK)  # a session of its own: the shared one stays unpaired
+    token = csrf_token(desk, "/ecran-usager")
+    assert desk.post("/ecran-usager/fenetre", data={"csrf_token": token}).status_code == 303
+    assert desk.get("/orientation?need=aide-logement&commune=88078").status_code == 200
+    for page in (f"/demandes/{rid}", f"/demandes/{rid}/confirmation", NEW_URL, "/demandes"):
+        assert desk.get(page).status_code == 200
+        for screen in (desk.get("/ecran/etat", headers={"HX-Request": "true"}), desk.get("/ecran")):
+            assert screen.status_code == 200
+            assert not resident_traces(screen.get_data(as_text=True)), f"after {page}"
+    assert "Où aller" in text_of(desk.get("/ecran").get_data(as_text=True))
 
 
 @pytest.mark.parametrize(

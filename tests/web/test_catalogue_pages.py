@@ -165,8 +165,9 @@ def test_catalogue_pages_run_the_same_queries_whatever_their_size(seeded_app, se
     counts = {url: count_queries(seeded_app, client, url) for url in (big, small)}
     assert len(set(counts.values())) == 1, counts
     # A fiche's result page: the same queries whichever commune (and so how many sites).
-    results = {
-        commune: count_queries(seeded_app, client, f"/orientation?need=sp-F2166&commune={commune}")
-        for commune in (BRUYERES, "88160", "88465")
-    }
+    results = {}
+    for commune in (BRUYERES, "88160", "88465"):
+        url = f"/orientation?need=sp-F2166&commune={commune}"
+        client.get(url)  # answers are cached from their second view on (issue 8)
+        results[commune] = count_queries(seeded_app, client, url)
     assert len(set(results.values())) == 1, results

@@ -40,12 +40,14 @@ from proxiservices.services import activity, dashboard
 from proxiservices.services import requests as service
 from proxiservices.services.directory import get_body
 from proxiservices.services.needs import get_need
-from proxiservices.web import CSRF_MESSAGE
+from proxiservices.web import CSRF_MESSAGE, ERROR_MESSAGES
 from tests.plugins.accounts import PASSWORD, csrf_token, login, make_user
 from tests.web import (
     local_info_csrf_samples,
     manage_csrf_samples,
     open_data_csrf_samples,
+    privacy_csrf_samples,
+    screen_csrf_samples,
     tree_admin_csrf_samples,
     upkeep_csrf_samples,
 )
@@ -461,6 +463,10 @@ SAMPLES.update({e: _as_post(make) for e, make in tree_admin_csrf_samples.SAMPLES
 SAMPLES.update({e: _as_post(make) for e, make in local_info_csrf_samples.SAMPLES.items()})
 # The mediation places import (tests/web/open_data_csrf_samples.py).
 SAMPLES.update({e: _as_post(make) for e, make in open_data_csrf_samples.SAMPLES.items()})
+# A resident's personal data: lookup, export, erasure (tests/web/privacy_csrf_samples.py).
+SAMPLES.update({e: _as_post(make) for e, make in privacy_csrf_samples.SAMPLES.items()})
+# The resident screen: codes, second window, end, a tablet pairing (screen_csrf_samples.py).
+SAMPLES.update({e: _as_post(make) for e, make in screen_csrf_samples.SAMPLES.items()})
 
 # How the token is got wrong: (form token, extra headers); None: no csrf_token field.
 VARIANTS = {
@@ -548,3 +554,37 @@ def test_the_json_api_takes_no_post(workspace):
     response = workspace.test_client().post("/api/v1/needs", json={"q": "logement"})
     assert response.status_code == 405
     assert response.is_json and response.get_json()["error"]
+
+
+STATE_CHANGING = {"POST", "PUT", "PATCH", "DELETE"}
+
+
+def test_every_state_changing_method_a_route_takes_is_checked(workspace):
+    """CSRFProtect checks WTF_CSRF_METHODS only: a route taking PUT, PATCH or DELETE some
+    day must find its method there, and htmx's header among the ones read for the token."""
+    checked = set(workspace.config["WTF_CSRF_METHODS"])
+    assert checked >= STATE_CHANGING
+    assert "X-CSRFToken" in workspace.config["WTF_CSRF_HEADERS"]  # base.html's hx-headers
+    taken = {m for rule in workspace.url_map.iter_rules() for m in rule.methods}
+    assert taken - {"GET", "HEAD", "OPTIONS"} <= checked
+
+
+@pytest.mark.parametrize("method", sorted(STATE_CHANGING - {"POST"}))
+def test_put_patch_and_delete_change_nothing_even_the_htmx_way(kit, method):
+    """No route takes them today: sent without a token to every POST address, plain or the
+    htmx way, they get the French 405 and leave the database as it was."""
+    adapter = kit.app.url_map.bind("localhost")
+    urls = {
+        adapter.build(rule.endpoint, dict.fromkeys(rule.arguments, 1), method="POST")
+        for rule in kit.app.url_map.iter_rules()
+        if "POST" in rule.methods
+    }
+    before = snapshot(kit.app)
+    for url in sorted(urls):
+        for headers in ({}, {"HX-Request": "true"}):
+            response = kit.clients["admin"].open(url, method=method, headers=headers)
+            assert response.status_code == 405, f"{method} {url}: {response.status_code}"
+            body = response.get_data(as_text=True)
+            assert ERROR_MESSAGES[405] in text_of(body)
+            assert ("<html" in body) is not bool(headers)
+    assert snapshot(kit.app) == before

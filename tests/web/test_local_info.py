@@ -387,7 +387,10 @@ def test_alert_pages_run_the_same_queries_whatever_the_number_of_body_kinds(work
         )
     feed = workspace.test_client().get("/communes/88078/alertes.atom").get_data(as_text=True)
     assert all(f"Alerte pour {kind}" in feed for kind in ALERT_KINDS)
-    after = [count_queries(workspace, client, url) for client, url in pages]
+    after = []
+    for client, url in pages:
+        client.get(url)  # the edits invalidated the cached answers (issue 8): warm up again
+        after.append(count_queries(workspace, client, url))
     assert after == before
 
 
@@ -482,6 +485,7 @@ def test_the_result_page_runs_the_same_queries_whatever_the_number_of_ateliers(w
             starts_at=when(days=6 + n),
             ends_at=when(days=6 + n, hours=1),
         )
+    client.get(url)  # the edits invalidated the cached answer (issue 8): warm up again
     assert count_queries(workspace, client, url) == before
 
 
@@ -610,6 +614,33 @@ def test_atelier_changes_are_audited(workspace, people):
         assert [e.action for e in entries] == ["create", "update"]
         assert entries[1].changes == {"places": [8, 12]}
         db.session.remove()
+
+
+# --- the managers' lists ---------------------------------------------------------------------
+
+
+def row_of(html: str, title: str) -> str:
+    found = re.search(r"<tr>(?:(?!</tr>).)*?" + re.escape(title) + r"<br>.*?</tr>", html, re.S)
+    assert found, title
+    return found.group(0)
+
+
+def test_the_managers_lists_show_the_typed_times_with_edit_and_delete(workspace, people):
+    """Alerts and ateliers store the Paris time typed: the lists print it back as typed."""
+    admin = people["admin"]
+    start = (local_now() + timedelta(days=20)).replace(hour=14, minute=30)
+    typed = {"starts_at": start.strftime(FORM), "ends_at": start.replace(hour=16).strftime(FORM)}
+    alert, atelier = "Réunion publique du quartier", "Atelier messagerie du jeudi"
+    assert post_alert(admin, title=alert, **typed).status_code == 303
+    assert post_atelier(workspace, admin, title=atelier, **typed).status_code == 303
+    for url, title, created in (
+        ("/gestion/alertes", alert, alert_id(workspace, alert)),
+        ("/gestion/ateliers", atelier, atelier_id(workspace, atelier)),
+    ):
+        row = row_of(admin.get(url).get_data(as_text=True), title)
+        assert f'href="{url}/{created}"' in row
+        assert f'action="{url}/{created}/supprimer"' in row
+        assert "14h30" in text_of(row) and "16h" in text_of(row)
 
 
 # --- iCalendar feeds -------------------------------------------------------------------------

@@ -193,6 +193,10 @@ def test_fiche_is_printable_and_self_contained(client):
 
 
 def test_result_page_queries_stay_constant(seeded_app):
+    """Cold (answer cache emptied) and warm (the same page again), the number of queries
+    does not depend on the commune."""
+    from proxiservices.services import answer_cache
+
     client = seeded_app.test_client()
     counts = {}
     for need, commune in [
@@ -201,23 +205,31 @@ def test_result_page_queries_stay_constant(seeded_app):
         ("cni-passeport-demande", DOCELLES),
         ("cni-passeport-demande", "88160"),
     ]:
-        statements: list[str] = []
         with seeded_app.app_context():
             engine = db.engine
+            answer_cache.clear()
+        for visit in ("cold", "warm"):
+            statements: list[str] = []
 
-        def listener(_conn, _cursor, statement, *_args, log=statements):
-            log.append(statement)
+            def listener(_conn, _cursor, statement, *_args, log=statements):
+                log.append(statement)
 
-        event.listen(engine, "before_cursor_execute", listener)
-        try:
-            assert client.get(f"/orientation?need={need}&commune={commune}").status_code == 200
-        finally:
-            event.remove(engine, "before_cursor_execute", listener)
-        counts[(need, commune)] = len(statements)
-    assert counts[("aide-logement", DOCELLES)] == counts[("aide-logement", "88160")]
-    assert counts[("cni-passeport-demande", DOCELLES)] == counts[("cni-passeport-demande", "88160")]
-    # 15, plus the local alerts and the ateliers of digital help (one query each, issue 5).
-    assert max(counts.values()) <= 17, counts
+            event.listen(engine, "before_cursor_execute", listener)
+            try:
+                url = f"/orientation?need={need}&commune={commune}"
+                assert client.get(url).status_code == 200
+            finally:
+                event.remove(engine, "before_cursor_execute", listener)
+            counts[(need, commune, visit)] = len(statements)
+    for need in ("aide-logement", "cni-passeport-demande"):
+        for visit in ("cold", "warm"):
+            assert counts[(need, DOCELLES, visit)] == counts[(need, "88160", visit)], counts
+    # Cold: 15, the local alerts and the ateliers of digital help (one query each, issue 5),
+    # the nearest help desks read from their positions first, and the directory generation
+    # (read again after the cache was emptied; in production once a second at most).
+    assert max(v for (_, _, visit), v in counts.items() if visit == "cold") <= 19, counts
+    # Warm: the cached answer (issue 8) loads its sites and help desks in one batch.
+    assert max(v for (_, _, visit), v in counts.items() if visit == "warm") <= 10, counts
 
 
 def test_templates_have_no_inline_script_handler_or_style():

@@ -14,7 +14,6 @@ from sqlalchemy import select
 from proxiservices.extensions import db
 from proxiservices.models import AppointmentRequest, OutboxMessage
 from tests.plugins.accounts import csrf_in, logged_in, make_user
-from tests.queries import count_queries
 from tests.web.html import main_content, normalise, text_of, without_title
 
 NEW_URL = "/demandes/nouvelle?need=aide-logement&commune=88078"
@@ -236,30 +235,6 @@ def test_inbox_filters_by_status_and_age(workspace, accounts):
     assert caf.get("/partenaire/demandes?statut=toutes&age=3").status_code == 200
     assert caf.get("/partenaire/demandes?statut=nimporte").status_code == 400
     assert caf.get("/partenaire/demandes?age=abc").status_code == 400
-
-
-def test_lists_and_details_run_the_same_queries_however_many_rows(workspace, accounts):
-    desk = logged_in(workspace, accounts["desk"])
-    caf = logged_in(workspace, accounts["caf"])
-    send(desk, expect=303)
-    first = last_request(workspace)
-    pages = {
-        "desk list": (desk, "/demandes"),
-        "inbox": (caf, "/partenaire/demandes?statut=toutes"),
-        "desk detail": (desk, f"/demandes/{first.id}"),
-        "partner detail": (caf, f"/partenaire/demandes/{first.id}"),
-    }
-    caf.get(f"/partenaire/demandes/{first.id}")  # opened once: "viewed" from now on
-    before = {name: count_queries(workspace, c, url) for name, (c, url) in pages.items()}
-    for _ in range(3):
-        send(desk, expect=303)
-    detail = caf.get(f"/partenaire/demandes/{first.id}").text
-    caf.post(
-        f"/partenaire/demandes/{first.id}/take",
-        data={"take-csrf_token": csrf_in(detail), "take-comment": "Je m'en occupe"},
-    )
-    after = {name: count_queries(workspace, c, url) for name, (c, url) in pages.items()}
-    assert after == before
 
 
 def test_absurd_ids_and_dates_get_4xx_not_500(workspace, accounts):

@@ -112,7 +112,8 @@ def test_the_default_tile_server_is_the_one_allowed(seeded_app):
 
 
 def test_a_referrer_policy_chosen_by_the_view_is_kept(tiles_on_loopback):
-    """The share links and the account pages say no-referrer: the stricter choice stays."""
+    """The share links say no-referrer: the stricter choice stays. (The account pages keep
+    same-origin: their HTTPS POSTs need a Referer, see tests/web/test_cookies.py.)"""
     client = tiles_on_loopback.test_client()
     share = client.get("/partage/n-importe-quoi")
     assert share.status_code == 404
@@ -120,7 +121,7 @@ def test_a_referrer_policy_chosen_by_the_view_is_kept(tiles_on_loopback):
     assert_secured(share, referrer="no-referrer")
     login = client.get("/connexion")
     assert login.status_code == 200
-    assert login.headers.get_all("Referrer-Policy") == ["no-referrer"]
+    assert login.headers.get_all("Referrer-Policy") == ["same-origin"]
 
 
 def test_htmx_is_told_not_to_inject_its_indicator_styles(seeded_app):

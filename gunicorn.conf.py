@@ -1,0 +1,125 @@
+"""Gunicorn settings for Proxiservices: `gunicorn -c gunicorn.conf.py wsgi:app`.
+
+Every value can be changed from the environment (names below), so the same file serves
+every installation; a command-line option (`--workers 4`) still wins over this file.
+
+| variable                          | setting            | default                        |
+|-----------------------------------|--------------------|--------------------------------|
+| PROXISERVICES_BIND                | bind               | 127.0.0.1:8000 (behind nginx)  |
+| PROXISERVICES_WORKERS             | workers            | 2 x cores + 1, at most 8       |
+| PROXISERVICES_TIMEOUT             | timeout (s)        | 30                             |
+| PROXISERVICES_GRACEFUL_TIMEOUT    | graceful_timeout   | 30                             |
+| PROXISERVICES_LOG_LEVEL           | loglevel           | info                           |
+
+Choices:
+- sync workers (the default class): nginx buffers slow clients, and a request is CPU and
+  database work of a few milliseconds; one request per worker also means one database
+  connection per worker.
+- the worker count is capped at 8 so that a big machine does not open more PostgreSQL
+  connections than the server allows (each worker keeps its own pool).
+- X-Forwarded-* are read by the application only (ProxyFix, PROXISERVICES_PROXY_COUNT):
+  gunicorn trusts no forwarding header from anyone, so the two can never disagree about
+  which proxy to believe (gunicorn's default would trust X-Forwarded-Proto from 127.0.0.1
+  even with PROXISERVICES_PROXY_COUNT=0).
+- no access log: the application writes its own, one JSON line per request without the
+  path, query string or client address (proxiservices/request_log.py). Gunicorn's error
+  log (start, stop, worker crashes) goes to stderr, with the client address and request line
+  of malformed requests removed (see _Redact).
+- preload_app: the application is built once in the master before forking. A bad setting
+  (no SECRET_KEY in production) stops gunicorn at once with one clear error instead of every
+  worker failing in turn; the workers share the loaded code and data read-only (less memory)
+  and start faster. The price: `kill -HUP` restarts workers without reloading the code, so
+  after an upgrade restart the service. post_fork drops any database connection inherited
+  from the master, so no two processes ever share one; when_ready freezes the loaded objects
+  (gc.freeze) so that workers share their memory for good and stop quickly.
+- no control socket (gunicorn >= 25 opens one in $HOME by default): nothing to manage at
+  run time that systemd and signals do not already cover.
+"""
+
+from __future__ import annotations
+
+import gc
+import logging
+import os
+
+
+def _int(name: str, default: int) -> int:
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return default
+    try:
+        number = int(value)
+    except ValueError:
+        raise SystemExit(f"{name} doit être un entier / must be an integer: {value!r}") from None
+    if number < 0:
+        raise SystemExit(f"{name} doit être positif / must not be negative: {value!r}")
+    return number
+
+
+def _cores() -> int:
+    """Cores this process may use (a container's CPU set), not the whole machine's."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+MAX_WORKERS = 8
+
+bind = [os.environ.get("PROXISERVICES_BIND", "127.0.0.1:8000")]
+workers = _int("PROXISERVICES_WORKERS", min(2 * _cores() + 1, MAX_WORKERS)) or 1
+worker_class = "sync"
+timeout = _int("PROXISERVICES_TIMEOUT", 30)
+graceful_timeout = _int("PROXISERVICES_GRACEFUL_TIMEOUT", 30)
+
+# Forwarding headers: the application's ProxyFix is the only reader (see above).
+forwarded_allow_ips = ""
+secure_scheme_headers: dict[str, str] = {}
+forwarder_headers = ""
+
+accesslog = None
+errorlog = "-"
+loglevel = os.environ.get("PROXISERVICES_LOG_LEVEL", "info")
+
+preload_app = True
+control_socket_disable = True
+proc_name = "proxiservices"
+
+
+# Start of a gunicorn error-log message -> what is kept of it.
+_REDACTED = {
+    "Invalid request from ip=": "Invalid request (client address and details removed)",
+    "Error handling request": "Error handling request (request line removed)",
+}
+
+
+class _Redact(logging.Filter):
+    """Gunicorn's error log names the client address and the raw request line (with its
+    query string) for malformed or failing requests; keep the event, drop the details."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = str(record.msg)
+        for start, replacement in _REDACTED.items():
+            if message.startswith(start):
+                record.msg, record.args = replacement, ()
+        return True
+
+
+def on_starting(server) -> None:
+    logging.getLogger("gunicorn.error").addFilter(_Redact())
+
+
+def when_ready(server) -> None:
+    """The preloaded app lives as long as the processes: move it out of the garbage
+    collector's reach. Workers then neither copy its memory pages when the collector runs
+    nor walk it when they exit (a stop took seconds per process without this)."""
+    gc.freeze()
+
+
+def post_fork(server, worker) -> None:
+    """A connection opened in the master while loading the app must not be shared."""
+    from proxiservices.extensions import db
+
+    app = server.app.wsgi()  # the Flask app preloaded in the master
+    with app.app_context():
+        db.engine.dispose(close=False)

@@ -1,0 +1,480 @@
+"""Personal data through the services: the retention purge (`flask purge`), and the
+administrators' export and erasure of one resident's data."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime, timedelta
+from types import SimpleNamespace
+
+import pytest
+from flask import current_app
+from sqlalchemy import func, select
+
+from proxiservices.domain import lifecycle, retention
+from proxiservices.domain import statistics as st
+from proxiservices.extensions import db
+from proxiservices.models import (
+    ActivityEvent,
+    AppointmentRequest,
+    AuditEntry,
+    OutboxAttempt,
+    OutboxMessage,
+    RequestEvent,
+    User,
+)
+from proxiservices.services import audit, dashboard, privacy
+from proxiservices.services import requests as service
+from proxiservices.services.directory import get_body
+from proxiservices.services.needs import get_need
+from tests.plugins.accounts import make_user
+
+AT = datetime(2026, 11, 23, 4, 30, tzinfo=UTC)
+MONTH = timedelta(days=31)
+PERIOD = st.Period(st.CUSTOM, date(2024, 1, 1), date(2026, 11, 22))
+
+
+def unique_contact(**changes) -> service.ResidentContact:
+    tag = uuid.uuid4().hex[:8]
+    values = dict(
+        name=f"Mme Usagère {tag}",
+        phone=f"06{int(tag, 16) % 10**8:08d}",
+        email=f"usagere.{tag}@example.net",
+        channel="email",
+        time_slots=["morning"],
+        availability=f"Pas le mercredi ({tag})",
+        message=f"Mon dossier {tag} est bloqué, je suis joignable chez ma fille.",
+    )
+    values.update(changes)
+    return service.ResidentContact(**values)
+
+
+def send(people, contact, at) -> AppointmentRequest:
+    desk = people["desk"]
+    return service.submit_request(
+        actor=desk,
+        need=get_need("aide-logement"),
+        commune=desk.site.commune,
+        body=get_body("caf-vosges"),
+        contact=contact,
+        at=at,
+    )
+
+
+def act(request, action, actor, at, comment=None):
+    details = service.ActionInput(comment=comment)
+    return service.apply_action(request, action, actor=actor, at=at, details=details)
+
+
+def make_request(people, submitted, ended=None, end_action=lifecycle.CLOSE, contact=None):
+    """A request taken in charge (the resident is e-mailed), then ended if `ended` is given,
+    with comments that name the resident, as people write them."""
+    contact = contact or unique_contact()
+    request = send(people, contact, submitted)
+    caf = people["caf"]
+    act(request, lifecycle.TAKE, caf, submitted + timedelta(hours=5), f"Rappeler {contact.name}")
+    if ended is not None:
+        actor = people["desk"] if end_action == lifecycle.CANCEL else caf
+        act(request, end_action, actor, ended, f"Vu {contact.name} au {contact.phone}")
+    return SimpleNamespace(id=request.id, contact=contact)
+
+
+def traces(request_id: int, contact: service.ResidentContact) -> list[str]:
+    """Every column of the request, its history and its e-mails that still holds any of the
+    resident's details or a comment naming the resident."""
+    details = [contact.name, contact.phone, contact.email, contact.message, contact.availability]
+    found = []
+    request = db.session.get(AppointmentRequest, request_id)
+    for column in AppointmentRequest.__table__.columns:
+        value = str(getattr(request, column.key))
+        found += [f"request.{column.key}" for d in details if d and d in value]
+    events = db.session.scalars(select(RequestEvent).where(RequestEvent.request_id == request_id))
+    for event in events:
+        found += [f"event.comment {event.id}" for d in details if d in (event.comment or "")]
+    messages = db.session.scalars(
+        select(OutboxMessage).where(OutboxMessage.request_id == request_id)
+    ).all()
+    for message in messages:
+        text = " ".join(
+            [message.recipients, message.subject, message.body, message.last_error or ""]
+        )
+        found += [f"mail {message.id}" for d in details if d.lower() in text.lower()]
+        for attempt in message.attempt_log:
+            found += [f"attempt {attempt.id}" for d in details if d in (attempt.error or "")]
+    return found
+
+
+@pytest.fixture(scope="module")
+def people_ids(workspace):
+    with workspace.app_context():
+        people = dict(
+            desk=make_user(current_app, "receptionist", commune_insee="88078"),
+            caf=make_user(current_app, "partner", body_slug="caf-vosges"),
+            cpam=make_user(current_app, "partner", body_slug="cpam-vosges"),
+            admin=make_user(current_app, "admin"),
+        )
+        ids = {key: u.id for key, u in people.items()}
+        db.session.remove()
+    return ids
+
+
+@pytest.fixture
+def app(workspace):
+    with workspace.app_context():
+        yield workspace
+        db.session.rollback()
+
+
+@pytest.fixture
+def people(app, people_ids):
+    return {key: db.session.get(User, uid) for key, uid in people_ids.items()}
+
+
+def board() -> dashboard.Dashboard:
+    return dashboard.build_dashboard(dashboard.EVERYTHING, PERIOD, AT, (3, 10))
+
+
+def state_of(request_ids) -> list[tuple]:
+    """What the statistics and the desks may read of these requests."""
+    rows = db.session.execute(
+        select(
+            AppointmentRequest.id,
+            AppointmentRequest.status,
+            AppointmentRequest.body_id,
+            AppointmentRequest.need_id,
+            AppointmentRequest.commune_insee,
+            AppointmentRequest.desk_site_id,
+            AppointmentRequest.created_at,
+            AppointmentRequest.status_changed_at,
+        ).where(AppointmentRequest.id.in_(request_ids))
+    )
+    return sorted(tuple(r) for r in rows)
+
+
+def request_events() -> list[tuple]:
+    rows = db.session.execute(
+        select(
+            ActivityEvent.id,
+            ActivityEvent.body_id,
+            ActivityEvent.from_status,
+            ActivityEvent.to_status,
+            ActivityEvent.elapsed_seconds,
+        ).where(ActivityEvent.kind == "request")
+    )
+    return sorted(tuple(r) for r in rows)
+
+
+@pytest.fixture(scope="module")
+def purged(workspace, people_ids):
+    """Six requests ended 13 months ago (enough for the dashboard to show their delays),
+    one ended 11 months ago, one still open after 20 months; e-mails in every state; then
+    one purge, with the dashboard read before and after."""
+    with workspace.app_context():
+        people = {key: db.session.get(User, uid) for key, uid in people_ids.items()}
+        old = [
+            make_request(
+                people,
+                AT - 14 * MONTH + timedelta(days=i),
+                AT - 13 * MONTH + timedelta(days=i, hours=i),
+                end_action=action,
+            )
+            for i, action in enumerate([lifecycle.CLOSE] * 4 + [lifecycle.REFUSE, lifecycle.CANCEL])
+        ]
+        recent = make_request(people, AT - 12 * MONTH, AT - 11 * MONTH)
+        still_open = make_request(people, AT - 20 * MONTH)
+        # The first old request's e-mails: one sent, one failed after an SMTP refusal that
+        # quotes the address, the rest still pending.
+        first = old[0]
+        messages = db.session.scalars(
+            select(OutboxMessage)
+            .where(OutboxMessage.request_id == first.id)
+            .order_by(OutboxMessage.id)
+        ).all()
+        assert len(messages) >= 3
+        messages[0].status, messages[0].sent_at = "sent", AT - 13 * MONTH
+        messages[1].status, messages[1].last_error = "sent", f"550 {first.contact.email}"
+        messages[1].sent_at = AT - 13 * MONTH
+        db.session.add(
+            OutboxAttempt(
+                message=messages[1],
+                at=AT - 13 * MONTH,
+                worker="test",
+                outcome="failed",
+                error=f"refusé : {first.contact.email}",
+            )
+        )
+        messages[2].status = "failed"
+        db.session.commit()
+        ids = [r.id for r in [*old, recent, still_open]]
+        before = SimpleNamespace(
+            board=board(),
+            state=state_of(ids),
+            events=request_events(),
+            traces=traces(first.id, first.contact),
+        )
+        report = privacy.purge(AT, batch_size=4)
+        after = SimpleNamespace(board=board(), state=state_of(ids), events=request_events())
+        db.session.remove()
+    return SimpleNamespace(
+        old=old, recent=recent, open=still_open, before=before, after=after, report=report
+    )
+
+
+def test_the_purge_anonymises_requests_ended_13_months_ago(app, purged):
+    assert purged.report.anonymised == 6
+    assert purged.report.batches == 2
+    assert purged.before.traces, "the check below would prove nothing"
+    for old in purged.old:
+        request = db.session.get(AppointmentRequest, old.id)
+        assert request.anonymised_at == AT
+        assert request.resident_name == retention.ANONYMOUS_NAME
+        assert request.resident_phone is request.resident_email is request.message is None
+        assert request.availability is None
+        assert traces(old.id, old.contact) == []
+        comments = {e.comment for e in request.events}
+        assert comments <= {None, retention.ERASED_TEXT}
+        assert retention.ERASED_TEXT in comments
+    refused = db.session.get(AppointmentRequest, purged.old[4].id)
+    assert refused.status == lifecycle.REFUSED and refused.reason == retention.ERASED_TEXT
+
+
+def test_the_purge_keeps_requests_ended_11_months_ago_and_open_ones(app, purged):
+    for kept in (purged.recent, purged.open):
+        request = db.session.get(AppointmentRequest, kept.id)
+        assert request.anonymised_at is None
+        assert request.resident_name == kept.contact.name
+        assert request.resident_email == kept.contact.email
+        assert request.message == kept.contact.message
+        assert traces(kept.id, kept.contact)
+    assert db.session.get(AppointmentRequest, purged.open.id).status == lifecycle.IN_PROGRESS
+
+
+def test_the_statistics_are_identical_after_the_purge(app, purged):
+    caf = next(r for r in purged.before.board.tables["organismes"].rows if "CAF" in r.label)
+    assert caf.cells[0].number >= 6 and caf.cells[3].number is not None, "delays shown"
+    assert purged.after.board == purged.before.board
+    assert purged.after.state == purged.before.state
+    assert purged.after.events == purged.before.events
+
+
+def test_the_mails_are_scrubbed_and_the_unsent_ones_deleted(app, purged):
+    first = purged.old[0]
+    messages = db.session.scalars(
+        select(OutboxMessage)
+        .where(OutboxMessage.request_id == first.id)
+        .order_by(OutboxMessage.id)  # PostgreSQL returns updated rows in no fixed order
+    ).all()
+    assert [m.status for m in messages] == ["sent", "sent"]
+    for message in messages:
+        assert message.body == retention.ERASED_MAIL and message.recipients == ""
+        assert message.subject  # no personal data there: kept for the operators
+    (attempt,) = messages[1].attempt_log
+    assert (
+        attempt.error == retention.ERASED_TEXT and messages[1].last_error == retention.ERASED_TEXT
+    )
+    pending = db.session.scalar(
+        select(func.count(OutboxMessage.id)).where(
+            OutboxMessage.request_id.in_([r.id for r in purged.old]),
+            OutboxMessage.status.in_(("pending", "failed")),
+        )
+    )
+    assert pending == 0
+    assert purged.report.mails_scrubbed == 2 and purged.report.mails_deleted > 0
+
+
+def test_the_purge_is_idempotent_and_audited(app, purged):
+    ids = [r.id for r in [*purged.old, purged.recent, purged.open]]
+    columns = [c for c in AppointmentRequest.__table__.columns]
+    before = sorted(db.session.execute(select(*columns).where(AppointmentRequest.id.in_(ids))))
+    again = privacy.purge(AT + timedelta(hours=1))
+    assert (again.due, again.anonymised) == (0, 0)
+    db.session.expire_all()
+    after = sorted(db.session.execute(select(*columns).where(AppointmentRequest.id.in_(ids))))
+    assert after == before
+    entry = db.session.scalars(
+        select(AuditEntry).where(AuditEntry.object_type == "purge").order_by(AuditEntry.id)
+    ).first()
+    assert entry.action == audit.ERASE and entry.actor_label == "commande"
+    assert entry.changes["demandes anonymisées"] == [0, 6]
+
+
+def test_the_retention_setting_and_a_dry_run(app, purged, monkeypatch):
+    monkeypatch.setitem(current_app.config, "RETENTION_MONTHS", 10)
+    report = privacy.purge(AT, dry_run=True)
+    assert (report.months, report.due, report.anonymised) == (10, 1, 0)
+    assert db.session.get(AppointmentRequest, purged.recent.id).anonymised_at is None
+    monkeypatch.setitem(current_app.config, "RETENTION_MONTHS", "douze")
+    with pytest.raises(ValueError):
+        privacy.purge(AT, dry_run=True)
+
+
+def test_flask_purge_prints_a_french_summary(workspace, people_ids):
+    with workspace.app_context():
+        people = {key: db.session.get(User, uid) for key, uid in people_ids.items()}
+        # Ended long before today (the command uses the real clock).
+        made = make_request(people, datetime.now(UTC) - 30 * MONTH, datetime.now(UTC) - 25 * MONTH)
+        db.session.remove()
+    runner = workspace.test_cli_runner()
+    dry = runner.invoke(args=["purge", "--dry-run"])
+    assert dry.exit_code == 0, dry.output
+    assert "Simulation : 1 demande(s) à anonymiser. Rien n'a été modifié." in dry.output
+    assert "12 mois (1 an) après la fin de la demande" in dry.output
+    done = runner.invoke(args=["purge"])
+    assert done.exit_code == 0, done.output
+    assert "1 demande(s) anonymisée(s) en 1 lot(s)" in done.output
+    again = runner.invoke(args=["purge"])
+    assert "Aucune demande à anonymiser." in again.output
+    with workspace.app_context():
+        assert db.session.get(AppointmentRequest, made.id).anonymised_at is not None
+        db.session.remove()
+
+
+# --- rights of access and erasure ---------------------------------------------------------
+
+
+def test_the_resident_is_found_by_email_in_any_case_or_by_phone(people):
+    contact = unique_contact()
+    first = make_request(people, AT - 2 * MONTH, AT - MONTH, contact=contact)
+    second = make_request(people, AT - timedelta(days=3), contact=contact)
+    other = make_request(people, AT - timedelta(days=3))
+    by_email = privacy.find_requests(privacy.parse_resident(contact.email.upper(), None))
+    by_phone = privacy.find_requests(privacy.parse_resident("", "+33 " + contact.phone[1:]))
+    assert [r.id for r in by_email] == [r.id for r in by_phone] == [first.id, second.id]
+    assert other.id not in [r.id for r in by_email]
+
+
+@pytest.mark.parametrize(
+    ("email", "phone", "message"),
+    [
+        ("", "  ", "Indiquez l'adresse e-mail ou le numéro"),
+        ("pas-une-adresse", "", "Adresse e-mail non reconnue"),
+        ("", "12 34", "Numéro de téléphone non reconnu"),
+    ],
+)
+def test_lookup_keys_are_checked(email, phone, message):
+    with pytest.raises(privacy.PrivacyError, match=message):
+        privacy.parse_resident(email, phone)
+
+
+def test_the_export_holds_everything_about_the_resident(people):
+    contact = unique_contact()
+    made = make_request(people, AT - 2 * MONTH, AT - MONTH, contact=contact)
+    data = privacy.export_resident(people["admin"], privacy.Resident(contact.email, None), AT)
+    (request,) = data["demandes"]
+    assert request["reference"] == f"D-{made.id:06d}"
+    assert request["usager"]["nom"] == contact.name
+    assert request["usager"]["message"] == contact.message
+    assert request["usager"]["telephone"] == contact.phone
+    assert [h["statut"] for h in request["historique"]] == ["envoyée", "prise en charge", "traitée"]
+    assert f"Rappeler {contact.name}" in [h["commentaire"] for h in request["historique"]]
+    resident_mail = next(m for m in request["courriels"] if m["a"] == "l'usager")
+    assert resident_mail["adresse"] == contact.email
+    assert request["anonymisation_prevue_le"].startswith("2027-10-23")
+    entry = db.session.scalars(select(AuditEntry).order_by(AuditEntry.id.desc())).first()
+    assert entry.action == audit.EXPORT and entry.actor_id == people["admin"].id
+    assert not [d for d in (contact.email, contact.phone, contact.name) if d in str(entry.__dict__)]
+
+
+def test_erasure_anonymises_at_once_and_cancels_open_requests(people):
+    contact = unique_contact()
+    ended = make_request(people, AT - 2 * MONTH, AT - MONTH, contact=contact)
+    still_open = make_request(people, AT - timedelta(days=2), contact=contact)
+    events_before = len(request_events())
+    admin = people["admin"]
+    report = privacy.erase_resident(
+        admin, privacy.Resident(None, contact.phone), AT, {ended.id, still_open.id}
+    )
+    assert report.references == [f"D-{ended.id:06d}", f"D-{still_open.id:06d}"]
+    assert report.cancelled == [f"D-{still_open.id:06d}"]
+    for made in (ended, still_open):
+        request = db.session.get(AppointmentRequest, made.id)
+        assert request.anonymised_at == AT
+        assert traces(made.id, made.contact) == []
+    cancelled = db.session.get(AppointmentRequest, still_open.id)
+    assert cancelled.status == lifecycle.CANCELLED and cancelled.status_changed_at == AT
+    last = cancelled.events[-1]
+    assert (last.action, last.actor_id, last.comment) == (
+        lifecycle.CANCEL,
+        admin.id,
+        privacy.ERASURE_REASON,
+    )
+    # The desk is told by the usual e-mail, which holds nothing personal; the statistics
+    # count the cancellation.
+    mail = db.session.scalars(
+        select(OutboxMessage)
+        .where(OutboxMessage.request_id == still_open.id, OutboxMessage.kind == "status_changed")
+        .order_by(OutboxMessage.id.desc())
+    ).first()
+    assert mail.status == "pending" and people["desk"].email in mail.recipient_list
+    assert privacy.ERASURE_REASON in mail.body
+    assert len(request_events()) == events_before + 1
+    # Audited: who, when, how many, never whom.
+    entry = db.session.scalars(
+        select(AuditEntry).where(AuditEntry.action == audit.ERASE).order_by(AuditEntry.id.desc())
+    ).first()
+    assert entry.object_type == "resident" and entry.actor_id == admin.id and entry.at == AT
+    assert entry.changes["demandes anonymisées"] == [0, 2]
+    assert entry.changes["demandes en cours annulées"] == [0, 1]
+    written = " ".join([entry.object_id, entry.object_label, str(entry.changes)])
+    assert not [d for d in (contact.email, contact.phone, contact.name) if d in written]
+    # Nothing left to find, and erasing again finds nothing.
+    assert privacy.find_requests(privacy.Resident(contact.email, contact.phone)) == []
+    again = privacy.erase_resident(admin, privacy.Resident(contact.email, None), AT)
+    assert again.references == []
+
+
+def test_erasure_refuses_when_the_list_changed(people):
+    contact = unique_contact()
+    made = make_request(people, AT - timedelta(days=2), contact=contact)
+    make_request(people, AT - timedelta(days=1), contact=contact)
+    with pytest.raises(privacy.ListChanged):
+        privacy.erase_resident(
+            people["admin"], privacy.Resident(contact.email, None), AT, {made.id}
+        )
+    db.session.rollback()
+    request = db.session.get(AppointmentRequest, made.id)
+    assert request.anonymised_at is None and request.status == lifecycle.IN_PROGRESS
+
+
+def test_a_redirected_copy_is_erased_with_the_original(people):
+    """Redirecting copies the resident's details into a new request: both are found."""
+    contact = unique_contact()
+    made = make_request(people, AT - timedelta(days=5), contact=contact)
+    request = db.session.get(AppointmentRequest, made.id)
+    service.apply_action(
+        request,
+        lifecycle.REDIRECT,
+        actor=people["caf"],
+        at=AT - timedelta(days=4),
+        details=service.ActionInput(comment="Plutôt la CPAM", target_body=get_body("cpam-vosges")),
+    )
+    found = privacy.find_requests(privacy.Resident(contact.email, None))
+    assert len(found) == 2
+
+
+def test_an_error_report_address_is_exported_and_erased(people):
+    """ "Signaler une erreur" keeps an optional answer address: it is the resident's too."""
+    from proxiservices.models import ErrorReport, Site
+
+    contact = unique_contact()
+    site = db.session.scalars(select(Site).order_by(Site.id).limit(1)).one()
+    report = ErrorReport(
+        site_id=site.id,
+        topic="phone",
+        message="Le numéro ne répond plus.",
+        contact=contact.email.upper(),
+        created_at=AT - MONTH,
+    )
+    db.session.add(report)
+    db.session.commit()
+    resident = privacy.Resident(contact.email, None)
+
+    data = privacy.export_resident(people["admin"], resident, AT)
+    assert data["demandes"] == []
+    assert [r["message"] for r in data["signalements_d_erreur"]] == ["Le numéro ne répond plus."]
+
+    erased = privacy.erase_resident(people["admin"], resident, AT, confirmed_ids=set())
+    assert (erased.references, erased.reports_cleared) == ([], 1)
+    db.session.expire_all()
+    assert db.session.get(ErrorReport, report.id).contact is None
+    assert privacy.export_resident(people["admin"], resident, AT)["signalements_d_erreur"] == []

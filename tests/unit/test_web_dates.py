@@ -1,0 +1,47 @@
+"""Dates as pages print them: a naive datetime is a Paris wall-clock time (closures, alerts,
+ateliers), an aware one an instant, in winter and in summer alike."""
+
+from datetime import UTC, date, datetime
+
+import pytest
+from flask import Flask
+from flask_babel import Babel
+
+from proxiservices.config import load
+from proxiservices.web import fr_date, fr_datetime
+
+
+@pytest.fixture(scope="module")
+def babel_app(tmp_path_factory):
+    """Only what the filters need: the locale and time zone the application runs with."""
+    settings = load(str(tmp_path_factory.mktemp("instance")), environ={})
+    app = Flask(__name__)
+    app.config.update({key: value for key, value in settings.items() if key.startswith("BABEL_")})
+    Babel(app)
+    with app.app_context():
+        yield app
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        # Winter (UTC+1) and summer (UTC+2): what was typed is what is printed.
+        (datetime(2026, 1, 15, 14, 0), "jeudi 15 janvier à 14h"),
+        (datetime(2026, 7, 15, 14, 30), "mercredi 15 juillet à 14h30"),
+        # The night the clocks go forward: 03:30 exists, after the jump.
+        (datetime(2026, 3, 29, 3, 30), "dimanche 29 mars à 3h30"),
+        # Instants (requests, audit entries) are aware: shown in Paris time.
+        (datetime(2026, 1, 15, 13, 0, tzinfo=UTC), "jeudi 15 janvier à 14h"),
+        (datetime(2026, 7, 15, 12, 30, tzinfo=UTC), "mercredi 15 juillet à 14h30"),
+        (None, ""),
+    ],
+)
+def test_fr_datetime_reads_naive_values_as_paris_time(babel_app, value, expected):
+    assert fr_datetime(value) == expected
+
+
+def test_fr_date_says_the_paris_day(babel_app):
+    # 23h30 UTC on 30 November is already 1 December in Paris: "1er".
+    assert fr_date(datetime(2026, 11, 30, 23, 30, tzinfo=UTC), "d MMMM y") == "1er décembre 2026"
+    assert fr_date(datetime(2026, 11, 30, 23, 30), "d MMMM y") == "30 novembre 2026"
+    assert fr_date(date(2026, 12, 1), "d MMMM y") == "1er décembre 2026"

@@ -1,0 +1,165 @@
+"""Cookies: HttpOnly and SameSite=Lax always; Secure, and the `__Host-` session cookie, in
+production (PROXISERVICES_ENV=production) unless the environment says otherwise; plain
+cookies in development so that `make run` works on http://127.0.0.1."""
+
+from __future__ import annotations
+
+import pytest
+from flask_login import login_user
+
+from proxiservices import create_app
+from proxiservices.config import load
+from proxiservices.extensions import db
+from proxiservices.models import User
+from tests.plugins.accounts import PASSWORD, csrf_in, make_user
+from tests.web.html import text_of
+
+HTTPS = "https://localhost"
+SECRET = "une-longue-valeur-aleatoire-0123456789abcdef"
+COOKIE_SETTINGS = (
+    "SESSION_COOKIE_SECURE",
+    "SESSION_COOKIE_NAME",
+    "SESSION_COOKIE_DOMAIN",
+    "SESSION_COOKIE_PATH",
+    "REMEMBER_COOKIE_SECURE",
+)
+
+
+@pytest.fixture
+def environment(monkeypatch):
+    """No cookie or environment setting of the machine running the tests leaks in."""
+    for name in ("SECRET_KEY", "PROXISERVICES_SECRET_KEY", "PROXISERVICES_ENV"):
+        monkeypatch.delenv(name, raising=False)
+    for name in COOKIE_SETTINGS:
+        monkeypatch.delenv(f"PROXISERVICES_{name}", raising=False)
+    return monkeypatch
+
+
+@pytest.fixture
+def app_in(environment, seeded_app):
+    """app_in("production"|"development", **env): an app on the seeded database, its
+    settings read from the environment as in a deployment."""
+    apps = []
+
+    def make(env: str, **extra_env: str):
+        environment.setenv("PROXISERVICES_ENV", env)
+        environment.setenv("SECRET_KEY", SECRET)
+        for name, value in extra_env.items():
+            environment.setenv(name, value)
+        app = create_app(
+            {
+                "TESTING": True,
+                "SQLALCHEMY_DATABASE_URI": seeded_app.config["SQLALCHEMY_DATABASE_URI"],
+                "RATELIMIT_ENABLED": False,
+            }
+        )
+        apps.append(app)
+        return app
+
+    yield make
+    for app in apps:
+        with app.app_context():
+            db.engine.dispose()
+
+
+def referer_sent_by_a_browser(page, url: str) -> dict[str, str]:
+    """A form posted from `page` to its own origin carries a Referer unless the page's
+    Referrer-Policy forbids it (Flask-WTF refuses an HTTPS POST without one)."""
+    policy = page.headers.get("Referrer-Policy", "strict-origin-when-cross-origin")
+    return {} if policy == "no-referrer" else {"Referer": url}
+
+
+def set_cookie(response, name: str) -> list[str]:
+    """The attributes of the Set-Cookie header of `name`, lower-cased, value left out."""
+    for header in response.headers.getlist("Set-Cookie"):
+        if header.startswith(f"{name}="):
+            return [part.strip().lower() for part in header.split(";")[1:]]
+    raise AssertionError(f"no Set-Cookie for {name}: {response.headers.getlist('Set-Cookie')}")
+
+
+def test_production_session_cookie_is_secure_httponly_lax_and_host_only(app_in, seeded_app):
+    app = app_in("production")
+    name = app.config["SESSION_COOKIE_NAME"]
+    assert name == "__Host-proxiservices"
+    client = app.test_client()
+    page = client.get("/connexion", base_url=HTTPS)  # the CSRF token opens a session
+    attributes = set_cookie(page, name)
+    assert {"secure", "httponly", "samesite=lax", "path=/"} <= set(attributes)
+    assert not any(part.startswith("domain=") for part in attributes)  # `__Host-` forbids it
+    # The new session after the login is set the same way, and goes back over HTTPS.
+    user = make_user(seeded_app, "admin")
+    response = client.post(
+        "/connexion",
+        base_url=HTTPS,
+        data={"email": user.email, "password": PASSWORD, "csrf_token": csrf_in(page.text)},
+        headers=referer_sent_by_a_browser(page, f"{HTTPS}/connexion"),
+    )
+    assert response.status_code == 302, text_of(response.text)[:300]
+    assert {"secure", "httponly", "samesite=lax", "path=/"} <= set(set_cookie(response, name))
+    assert client.get("/compte", base_url=HTTPS).status_code == 200
+
+
+def test_production_remember_cookie_is_secure_httponly_lax(app_in, seeded_app):
+    """No page asks to be remembered today; were one to, its cookie would be set so."""
+    app = app_in("production")
+    user = make_user(seeded_app, "admin")
+    with app.test_request_context("/", base_url=HTTPS):
+        login_user(db.session.get(User, user.id), remember=True)
+        response = app.process_response(app.make_response("ok"))
+    attributes = set_cookie(response, app.config.get("REMEMBER_COOKIE_NAME", "remember_token"))
+    assert {"secure", "httponly", "samesite=lax"} <= set(attributes)
+
+
+def test_development_cookies_work_over_plain_http(app_in):
+    app = app_in("development")
+    assert app.config["SESSION_COOKIE_NAME"] == "session"
+    client = app.test_client()  # http://localhost, as `make run`
+    attributes = set_cookie(client.get("/connexion"), "session")
+    assert {"httponly", "samesite=lax"} <= set(attributes)
+    assert "secure" not in attributes
+    assert app.config["REMEMBER_COOKIE_SECURE"] is False
+
+
+def test_production_over_plain_http_when_the_operator_says_so(app_in):
+    """PROXISERVICES_SESSION_COOKIE_SECURE=false (a trial on loopback): no Secure, and no
+    `__Host-` prefix either, since a browser drops a `__Host-` cookie without Secure."""
+    app = app_in("production", PROXISERVICES_SESSION_COOKIE_SECURE="false")
+    assert app.config["SESSION_COOKIE_NAME"] == "session"
+    attributes = set_cookie(app.test_client().get("/connexion"), "session")
+    assert "secure" not in attributes and "httponly" in attributes
+    assert app.config["REMEMBER_COOKIE_SECURE"] is True  # only what was said changes
+
+
+@pytest.mark.parametrize(
+    ("environ", "expected"),
+    [
+        ({}, (False, False, "session")),
+        ({"PROXISERVICES_ENV": "production"}, (True, True, "__Host-proxiservices")),
+        (
+            {"PROXISERVICES_ENV": "production", "PROXISERVICES_REMEMBER_COOKIE_SECURE": "no"},
+            (True, False, "__Host-proxiservices"),
+        ),
+        (
+            {"PROXISERVICES_ENV": "production", "PROXISERVICES_SESSION_COOKIE_NAME": "ps"},
+            (True, True, "ps"),
+        ),
+        (
+            {"PROXISERVICES_ENV": "production", "PROXISERVICES_SESSION_COOKIE_DOMAIN": "x.fr"},
+            (True, True, "session"),
+        ),
+        (
+            {"PROXISERVICES_ENV": "development", "PROXISERVICES_SESSION_COOKIE_SECURE": "1"},
+            (True, False, "session"),
+        ),
+    ],
+)
+def test_cookie_settings_from_the_environment(environ, expected):
+    config = load("/srv/inst", environ)
+    assert config["SESSION_COOKIE_HTTPONLY"] and config["REMEMBER_COOKIE_HTTPONLY"]
+    assert config["SESSION_COOKIE_SAMESITE"] == config["REMEMBER_COOKIE_SAMESITE"] == "Lax"
+    found = (
+        config["SESSION_COOKIE_SECURE"],
+        config["REMEMBER_COOKIE_SECURE"],
+        config.get("SESSION_COOKIE_NAME", "session"),
+    )
+    assert found == expected
