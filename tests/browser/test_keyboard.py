@@ -202,7 +202,6 @@ def test_escape_on_a_result_opened_directly_goes_to_the_parent_step(page):
     assert page.url.endswith(f"/themes?commune={DOCELLES}")
 
 
-
 # Runs in the page: after the next swap of #main, click the new content's first choice in
 # the very next task (what a quick Enter does) and note whether htmx took the click. The
 # answer goes to sessionStorage: it must survive a whole-page load if htmx did not.
