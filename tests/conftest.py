@@ -28,7 +28,14 @@ def scratch_database(tmp_dir: Path, label: str) -> Iterator[str]:
     if not BASE_URL:
         yield f"sqlite:///{tmp_dir / (label + '.sqlite3')}"
         return
-    url = sa.make_url(BASE_URL)
+    with new_postgres_database(BASE_URL, label) as url:
+        yield url
+
+
+@contextmanager
+def new_postgres_database(server: str, label: str) -> Iterator[str]:
+    """A new empty database on the server of `server` (a database URL), dropped afterwards."""
+    url = sa.make_url(server)
     name = f"{url.database}_{label}_{uuid.uuid4().hex[:6]}"
     admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:

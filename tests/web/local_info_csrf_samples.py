@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 
 from proxiservices.extensions import db
 from proxiservices.models import Alert, Atelier, Site
+from tests.web.samples import read
 
 DESK_COMMUNE = "88078"  # Bruyères, the commune of the kit's desk
 CAF_SITE = "caf-vosges-epinal"
@@ -24,31 +25,23 @@ STARTS, ENDS = datetime(2031, 3, 4, 9, 0), datetime(2031, 3, 5, 17, 0)
 FORM = "%Y-%m-%dT%H:%M"
 
 
-def _read(app, fn):
-    with app.app_context():
-        try:
-            return fn()
-        finally:
-            db.session.remove()
-
-
 def _title(what: str, accepted: bool) -> str:
     return f"{what} {'acceptée' if accepted else 'refusée'} {uuid.uuid4().hex[:8]}"
 
 
 def _count(kit, model, title: str) -> int:
-    return _read(
+    return read(
         kit.app,
         lambda: db.session.scalar(select(func.count(model.id)).where(model.title == title)),
     )
 
 
 def _exists(kit, model, object_id: int) -> bool:
-    return _read(kit.app, lambda: db.session.get(model, object_id) is not None)
+    return read(kit.app, lambda: db.session.get(model, object_id) is not None)
 
 
 def _title_of(kit, model, object_id: int) -> str:
-    return _read(kit.app, lambda: db.session.get(model, object_id).title)
+    return read(kit.app, lambda: db.session.get(model, object_id).title)
 
 
 # --- alerts: the desk, for its own commune ---------------------------------------------------
@@ -93,7 +86,7 @@ def _alert(kit) -> int:
         db.session.commit()
         return alert.id
 
-    return _read(kit.app, make)
+    return read(kit.app, make)
 
 
 def new_alert(kit, accepted: bool) -> dict:
@@ -142,7 +135,7 @@ def _caf(kit) -> dict:
 
 
 def _caf_site_id(kit) -> int:
-    return _read(
+    return read(
         kit.app, lambda: db.session.scalars(select(Site.id).where(Site.slug == CAF_SITE)).one()
     )
 
@@ -185,7 +178,7 @@ def _atelier(kit) -> int:
         db.session.commit()
         return atelier.id
 
-    return _read(kit.app, make)
+    return read(kit.app, make)
 
 
 def new_atelier(kit, accepted: bool) -> dict:

@@ -13,16 +13,9 @@ from sqlalchemy import func, select
 
 from proxiservices.extensions import db
 from proxiservices.models import Body, Closure, Permanence, Site
+from tests.web.samples import read
 
 CAF_SITE = "caf-vosges-epinal"
-
-
-def _read(app, fn):
-    with app.app_context():
-        try:
-            return fn()
-        finally:
-            db.session.remove()
 
 
 def _site(slug: str = CAF_SITE) -> Site:
@@ -42,7 +35,7 @@ def body_form(kit, accepted: bool) -> dict:
     phone = _new_phone()
 
     def current() -> str | None:
-        return _read(
+        return read(
             kit.app,
             lambda: db.session.scalars(select(Body.phone).where(Body.slug == "caf-vosges")).one(),
         )
@@ -61,7 +54,7 @@ def site_form(kit, accepted: bool) -> dict:
     phone = _new_phone()
 
     def current() -> str | None:
-        return _read(kit.app, lambda: _site().phone)
+        return read(kit.app, lambda: _site().phone)
 
     return {
         **_caf(kit),
@@ -81,13 +74,11 @@ def site_form(kit, accepted: bool) -> dict:
 
 
 def _count(kit, model, **where) -> int:
-    return _read(
-        kit.app, lambda: db.session.scalar(select(func.count(model.id)).filter_by(**where))
-    )
+    return read(kit.app, lambda: db.session.scalar(select(func.count(model.id)).filter_by(**where)))
 
 
 def closure_form(kit, accepted: bool) -> dict:
-    site_id = _read(kit.app, lambda: _site().id)
+    site_id = read(kit.app, lambda: _site().id)
     before = _count(kit, Closure, site_id=site_id)
     return {
         **_caf(kit),
@@ -112,14 +103,14 @@ def _closure(kit) -> int:
         db.session.commit()
         return closure.id
 
-    return _read(kit.app, make)
+    return read(kit.app, make)
 
 
 def delete_closure(kit, accepted: bool) -> dict:
     closure_id = _closure(kit)
 
     def exists() -> bool:
-        return _read(kit.app, lambda: db.session.get(Closure, closure_id) is not None)
+        return read(kit.app, lambda: db.session.get(Closure, closure_id) is not None)
 
     return {
         **_caf(kit),
@@ -132,7 +123,7 @@ def delete_closure(kit, accepted: bool) -> dict:
 
 
 def permanence_form(kit, accepted: bool) -> dict:
-    host_id = _read(kit.app, lambda: _site().id)
+    host_id = read(kit.app, lambda: _site().id)
     before = _count(kit, Permanence)
     return {
         **_caf(kit),
@@ -154,10 +145,10 @@ def delete_permanence(kit, accepted: bool) -> dict:
         db.session.commit()
         return permanence.id
 
-    permanence_id = _read(kit.app, make)
+    permanence_id = read(kit.app, make)
 
     def exists() -> bool:
-        return _read(kit.app, lambda: db.session.get(Permanence, permanence_id) is not None)
+        return read(kit.app, lambda: db.session.get(Permanence, permanence_id) is not None)
 
     return {
         **_caf(kit),
@@ -177,10 +168,10 @@ def delete_site(kit, accepted: bool) -> dict:
         db.session.add(Site(slug=slug, body_id=caf, name="Antenne jetable", commune_insee="88160"))
         db.session.commit()
 
-    _read(kit.app, make)
+    read(kit.app, make)
 
     def exists() -> bool:
-        return _read(
+        return read(
             kit.app,
             lambda: (
                 db.session.scalars(select(Site.id).where(Site.slug == slug)).first() is not None

@@ -18,16 +18,9 @@ from proxiservices.services import audit
 from proxiservices.services import requests as service
 from proxiservices.services.directory import get_body
 from proxiservices.services.needs import get_need
+from tests.web.samples import read
 
 PAGE = "/admin/donnees-personnelles"
-
-
-def _read(app, fn):
-    with app.app_context():
-        try:
-            return fn()
-        finally:
-            db.session.remove()
 
 
 def _resident_request(kit) -> tuple[int, str]:
@@ -47,11 +40,11 @@ def _resident_request(kit) -> tuple[int, str]:
             at=datetime.now(PARIS),
         ).id
 
-    return _read(kit.app, send), email
+    return read(kit.app, send), email
 
 
 def _exports(kit) -> int:
-    return _read(
+    return read(
         kit.app,
         lambda: db.session.scalar(
             select(func.count(AuditEntry.id)).where(AuditEntry.action == audit.EXPORT)
@@ -89,7 +82,7 @@ def erase(kit, accepted: bool) -> dict:
 
     def anonymised() -> bool:
         return (
-            _read(kit.app, lambda: db.session.get(AppointmentRequest, request_id).anonymised_at)
+            read(kit.app, lambda: db.session.get(AppointmentRequest, request_id).anonymised_at)
             is not None
         )
 

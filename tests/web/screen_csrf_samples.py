@@ -17,16 +17,9 @@ from proxiservices.extensions import db
 from proxiservices.models import ScreenDesk, ScreenPairing, User
 from proxiservices.services import screen as service
 from tests.plugins.accounts import csrf_token, login
+from tests.web.samples import read
 
 DESK_PAGE = "/ecran-usager"
-
-
-def _read(app, fn):
-    with app.app_context():
-        try:
-            return fn()
-        finally:
-            db.session.remove()
 
 
 def _desk_client(kit):
@@ -36,11 +29,11 @@ def _desk_client(kit):
 
 
 def _count(kit, model) -> int:
-    return _read(kit.app, lambda: db.session.scalar(select(func.count(model.id))))
+    return read(kit.app, lambda: db.session.scalar(select(func.count(model.id))))
 
 
 def _live_desks(kit) -> int:
-    return _read(
+    return read(
         kit.app,
         lambda: db.session.scalar(
             select(func.count(ScreenDesk.id)).where(ScreenDesk.ended_at.is_(None))
@@ -101,7 +94,7 @@ def _code(kit) -> str:
         desk = service.start_desk(user, at)
         return service.issue_code(desk, at, kit.app.config["SECRET_KEY"], minutes=10)
 
-    return _read(kit.app, make)
+    return read(kit.app, make)
 
 
 def pair(kit, accepted: bool) -> dict:

@@ -23,6 +23,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from tests.conftest import new_postgres_database
+
 ROOT = Path(__file__).resolve().parents[2]
 HOST = "127.0.0.1"
 LOCAL_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -118,17 +120,8 @@ def database():
     server = postgres_server()
     if server is None:
         pytest.skip("pas de PostgreSQL : ni TEST_DATABASE_URL ni 127.0.0.1:5432")
-    url = sa.make_url(server)
-    name = f"proxiservices_deploy_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with new_postgres_database(server, "deploy") as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

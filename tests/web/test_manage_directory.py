@@ -22,6 +22,7 @@ from proxiservices.services.manage import HostRefused
 from tests.plugins.accounts import csrf_in, logged_in, make_user
 from tests.queries import count_queries
 from tests.web.html import main_content, text_of, without_title
+from tests.web.samples import read
 
 CAF_SITE = "/gestion/lieux/caf-vosges-epinal"
 CPAM_SITE = "/gestion/lieux/cpam-vosges-epinal"
@@ -41,14 +42,6 @@ def people(workspace):
         users=accounts,
         **{role: logged_in(workspace, user.email) for role, user in accounts.items()},
     )
-
-
-def read(app, fn):
-    with app.app_context():
-        try:
-            return fn()
-        finally:
-            db.session.remove()
 
 
 def entries(app, object_type: str) -> list[SimpleNamespace]:

@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from proxiservices.extensions import db
 from proxiservices.models import Answer, Need, Question, Theme
+from tests.web.samples import read
 
 THEME = "logement"
 QUESTION = "lieu-deces"
@@ -22,16 +23,8 @@ NEED = "aide-logement-msa"  # a curated need: its whole form may be posted
 VOCABULARY_NEED = "aide-logement"
 
 
-def _read(app, fn):
-    with app.app_context():
-        try:
-            return fn()
-        finally:
-            db.session.remove()
-
-
 def _value(kit, stmt):
-    return _read(kit.app, lambda: db.session.scalar(stmt))
+    return read(kit.app, lambda: db.session.scalar(stmt))
 
 
 def _admin(kit) -> dict:
@@ -55,7 +48,7 @@ def theme(kit, accepted: bool) -> dict:
     return {
         **_admin(kit),
         "url": f"/admin/arbre/themes/{THEME}",
-        "data": {"title": title, **_read(kit.app, current)},
+        "data": {"title": title, **read(kit.app, current)},
         "accepted": 303,
         "refused_check": lambda: title_now() != title,
         "accepted_check": lambda: title_now() == title,
@@ -81,7 +74,7 @@ def question(kit, accepted: bool) -> dict:
     return {
         **_admin(kit),
         "url": f"/admin/arbre/questions/{QUESTION}",
-        "data": _read(kit.app, current),
+        "data": read(kit.app, current),
         "accepted": 303,
         "refused_check": lambda: text_now() != text,
         "accepted_check": lambda: text_now() == text,
@@ -157,7 +150,7 @@ def need(kit, accepted: bool) -> dict:
     return {
         **_admin(kit),
         "url": f"/admin/arbre/besoins/{NEED}",
-        "data": _read(kit.app, current),
+        "data": read(kit.app, current),
         "accepted": 303,
         "refused_check": lambda: summary_now() != summary,
         "accepted_check": lambda: summary_now() == summary,
@@ -171,10 +164,10 @@ def vocabulary(kit, accepted: bool) -> dict:
         item = db.session.scalars(select(Need).where(Need.slug == VOCABULARY_NEED)).one()
         return list(item.keywords or []), list(item.situations or [])
 
-    keywords, situations = _read(kit.app, current)
+    keywords, situations = read(kit.app, current)
 
     def has_word() -> bool:
-        return word in _read(kit.app, current)[0]
+        return word in read(kit.app, current)[0]
 
     return {
         **_admin(kit),

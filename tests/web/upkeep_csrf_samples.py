@@ -14,18 +14,11 @@ from proxiservices.domain.hours import PARIS
 from proxiservices.extensions import db
 from proxiservices.models import ErrorReport, Site
 from tests.plugins.accounts import csrf_token
+from tests.web.samples import read
 
 REPORTED_SITE = "sip-vittel"
 STALE_SITE = "mission-locale-saint-die-site"
 LONG_AGO = date(2020, 1, 1)
-
-
-def _read(app, fn):
-    with app.app_context():
-        try:
-            return fn()
-        finally:
-            db.session.remove()
 
 
 def _site(slug: str) -> Site:
@@ -34,7 +27,7 @@ def _site(slug: str) -> Site:
 
 def report_error(kit, accepted: bool) -> dict:
     def count() -> int:
-        return _read(
+        return read(
             kit.app,
             lambda: db.session.scalar(
                 select(func.count(ErrorReport.id)).where(
@@ -63,10 +56,10 @@ def mark_verified(kit, accepted: bool) -> dict:
         db.session.commit()
         return site.id
 
-    site_id = _read(kit.app, prepare)
+    site_id = read(kit.app, prepare)
 
     def verified_on() -> date | None:
-        return _read(kit.app, lambda: db.session.get(Site, site_id).verified_on)
+        return read(kit.app, lambda: db.session.get(Site, site_id).verified_on)
 
     return {
         "client": kit.clients["admin"],
@@ -93,10 +86,10 @@ def resolve_report(kit, accepted: bool) -> dict:
         db.session.commit()
         return report.id
 
-    report_id = _read(kit.app, file_report)
+    report_id = read(kit.app, file_report)
 
     def status() -> str:
-        return _read(kit.app, lambda: db.session.get(ErrorReport, report_id).status)
+        return read(kit.app, lambda: db.session.get(ErrorReport, report_id).status)
 
     return {
         "client": kit.clients["admin"],
