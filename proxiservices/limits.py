@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import math
 import time
 from collections.abc import Callable, Sequence
@@ -167,6 +168,23 @@ def storage_options(uri: str) -> dict[str, float]:
     if uri.startswith(("redis", "rediss", "valkey")):
         return {"socket_connect_timeout": 1.0, "socket_timeout": 1.0}
     return {}
+
+
+class _HideLimitedKey(logging.Filter):
+    """Flask-Limiter logs each breach with the key it counted: a client address or an
+    account. Logs must carry no personal data, so the key is masked; the rule and the
+    endpoint stay, which is what an operator needs to see a flood."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if str(record.msg).startswith("ratelimit ") and isinstance(args, tuple) and len(args) == 3:
+            record.args = (args[0], "clé masquée", args[2])
+        return True
+
+
+_LIMITER_LOG = logging.getLogger("flask-limiter")
+if not any(isinstance(f, _HideLimitedKey) for f in _LIMITER_LOG.filters):
+    _LIMITER_LOG.addFilter(_HideLimitedKey())
 
 
 def install_rate_limits(app: Flask) -> Limiter | None:

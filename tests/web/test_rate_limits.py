@@ -101,6 +101,18 @@ def test_login_posts_are_limited_per_address_and_the_page_stays_open(limited):
     assert post_login(client, unknown_email(), unique_address()).status_code == 422
 
 
+def test_a_breach_is_logged_without_the_address_or_the_account(limited, caplog):
+    app = limited(RATELIMIT_LOGIN="1 per minute", RATELIMIT_LOGIN_ACCOUNT="1 per minute")
+    client, address, email = app.test_client(), unique_address(), unknown_email()
+    with caplog.at_level(logging.INFO, logger="flask-limiter"):
+        post_login(client, email, address)
+        assert_too_many(post_login(client, email, address), at_most=60)
+    breaches = [r.getMessage() for r in caplog.records if r.name == "flask-limiter"]
+    assert breaches and all("exceeded at endpoint: accounts.login" in m for m in breaches)
+    assert all("clé masquée" in m for m in breaches), breaches
+    assert not any(address in m or email in m for m in caplog.messages)
+
+
 def test_login_posts_are_limited_per_typed_email_whatever_the_address(limited):
     app = limited(RATELIMIT_LOGIN_ACCOUNT="2 per minute")
     client, email = app.test_client(), unknown_email()
