@@ -159,3 +159,18 @@ def test_app_js_documents_its_keys():
     head = (STATIC / "js" / "app.js").read_text(encoding="utf-8").split("*/", 1)[0]
     for key in ("/ ", "↓ ↑", "Entrée", "Échap", "Début / Fin", "history.back()", "#announcer"):
         assert key in head, key
+
+
+@pytest.mark.parametrize(
+    "url",
+    [*PAGES, f"/orientation/fiche?need=aide-logement&commune={DOCELLES}", "/ecran"],
+)
+def test_every_page_names_its_icon_so_no_browser_asks_for_favicon_ico(client, url):
+    """Without a declared icon, browsers fetch /favicon.ico on every first visit: a 404
+    rendered as a whole page, and noise in the request log."""
+    html = client.get(url).get_data(as_text=True)
+    icon = re.search(r'<link rel="icon" href="([^"]+)" type="image/svg\+xml">', html)
+    assert icon, url
+    with client.get(icon.group(1)) as served:
+        assert served.status_code == 200 and served.mimetype == "image/svg+xml"
+        assert b"<svg" in served.get_data()
