@@ -27,6 +27,7 @@ from proxiservices.services.seeding import seed_all
 from tests.conftest import ROOT, make_app, scratch_database
 from tests.plugins.accounts import csrf_token, login, make_user
 from tests.web import local_info_csrf_samples, manage_csrf_samples, test_csrf
+from tests.web.samples import read
 
 QUIET = [HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.large_base_example]
 settings.register_profile(
@@ -145,7 +146,7 @@ def _permanence(kit) -> int:
         db.session.commit()
         return permanence.id
 
-    return manage_csrf_samples._read(kit.app, make)
+    return read(kit.app, make)
 
 
 @pytest.fixture(scope="package")
