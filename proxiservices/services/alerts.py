@@ -137,6 +137,13 @@ def _shown(alerts: list[Alert], at: datetime) -> list[ShownAlert]:
         if codes
         else {}
     )
+    return shown_with(alerts, at, names, kinds)
+
+
+def shown_with(
+    alerts: list[Alert], at: datetime, names: dict[str, str], kinds: dict[str, BodyKind]
+) -> list[ShownAlert]:
+    """The alerts as pages show them, from area names and body kinds already at hand."""
     local = wall_clock(at)
     shown = [
         ShownAlert(
@@ -175,6 +182,29 @@ def list_for_areas(
             or_(Alert.body_kind_code.is_(None), Alert.body_kind_code.in_(set(body_kind_codes)))
         )
     return _shown(list(db.session.scalars(stmt.order_by(Alert.starts_at, Alert.id))), at)
+
+
+def pick_for_areas(
+    alerts: Iterable[Alert],
+    codes: Iterable[str],
+    at: datetime,
+    ahead_days: int = AHEAD_DAYS,
+    body_kind_codes: Iterable[str] | None = None,
+) -> list[Alert]:
+    """What list_for_areas selects, from alerts already loaded (sorted by start, then id):
+    the orientation answer filters the rows it keeps in memory (directory_memory.py)."""
+    codes = set(codes)
+    local = wall_clock(at)
+    until = local + timedelta(days=ahead_days)
+    kinds = None if body_kind_codes is None else set(body_kind_codes)
+    return [
+        a
+        for a in alerts
+        if a.area_code in codes
+        and a.ends_at >= local
+        and a.starts_at <= until
+        and (kinds is None or a.body_kind_code is None or a.body_kind_code in kinds)
+    ]
 
 
 def list_for_commune(

@@ -12,8 +12,9 @@ answer. Another worker may therefore show an edit up to that long late; the work
 made it (the one that serves the editor's next page) shows it at once. Writes made outside
 a Session (a raw Connection) must call bump() themselves.
 
-Only plain immutable values (ids, distances) are cached, never ORM objects: each request
-loads its own rows from them in its own session.
+The entries here are plain immutable values (ids, distances). The directory's rows
+themselves are held by services/directory_memory.py, one snapshot per generation kept in
+this module's per-database slot (`memory_slot()`), as detached read-only objects.
 """
 
 from __future__ import annotations
@@ -83,6 +84,8 @@ class _State:
         self.read_at = -1e9
         self.read_after = -1
         self.hits = self.misses = 0
+        # The directory_memory.Snapshot of this database, replaced when the generation moves.
+        self.snapshot: Any = None
 
 
 _states: dict[str, _State] = {}
@@ -139,6 +142,11 @@ def put(current: int | None, key: Hashable, value: Any) -> None:
             state.entries.popitem(last=False)
 
 
+def memory_slot() -> _State:
+    """Where directory_memory keeps its snapshot: per database, cleared with the rest."""
+    return _state()
+
+
 def stats() -> dict[str, int]:
     state = _state()
     return {"entries": len(state.entries), "hits": state.hits, "misses": state.misses}
@@ -149,6 +157,7 @@ def clear() -> None:
     state = _state()
     with _lock:
         state.entries.clear()
+        state.snapshot = None
         state.read_at = -1e9
 
 

@@ -174,10 +174,32 @@ def list_for_orientation(
             Atelier.ends_at >= local,
             Atelier.starts_at <= local + timedelta(days=ORIENTATION_DAYS),
         )
-        .order_by(Atelier.starts_at)
+        .order_by(Atelier.starts_at, Atelier.id)
         .limit(limit)
     )
     return list(db.session.scalars(stmt))
+
+
+def pick_for_orientation(
+    ateliers: Iterable[Atelier],
+    site_ids: Iterable[int],
+    epci_code: str | None,
+    at: datetime,
+    limit: int = ORIENTATION_LIMIT,
+) -> list[Atelier]:
+    """What list_for_orientation selects, from ateliers already loaded with their site's
+    commune and sorted by start then id (the orientation answer's rows kept in memory)."""
+    ids = set(site_ids)
+    local = wall_clock(at)
+    until = local + timedelta(days=ORIENTATION_DAYS)
+    chosen = [
+        a
+        for a in ateliers
+        if (a.site_id in ids or (epci_code and a.site.commune.epci_code == epci_code))
+        and a.ends_at >= local
+        and a.starts_at <= until
+    ]
+    return chosen[:limit]
 
 
 @dataclass

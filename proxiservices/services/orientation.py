@@ -34,7 +34,7 @@ from proxiservices.models import (
     SiteCoverage,
 )
 from proxiservices.services import alerts as alert_service
-from proxiservices.services import answer_cache
+from proxiservices.services import answer_cache, directory_memory
 from proxiservices.services import ateliers as atelier_service
 from proxiservices.services.alerts import ShownAlert
 from proxiservices.services.communes import get_commune
@@ -322,7 +322,7 @@ def _nearest_sites_of_kinds(
         return []
     cutoff = distances[min(limit, len(distances)) - 1][:2]
     chosen = [site_id for unknown, km, site_id in distances if (unknown, km) <= cutoff]
-    stmt = _site_query().where(Site.id.in_(chosen))
+    stmt = _site_query().where(Site.id.in_(chosen)).order_by(Site.id)
     return list(db.session.scalars(stmt).unique())
 
 
@@ -331,7 +331,7 @@ def _competent_sites(kind: str, commune: Commune) -> list[Site]:
         SiteCoverage.area_code.in_(commune.territory_codes | {"FR"})
     )
     stmt = _site_query().join(Site.body).where(Body.kind_code == kind, Site.id.in_(covered))
-    return list(db.session.scalars(stmt).unique())
+    return list(db.session.scalars(stmt.order_by(Site.id)).unique())
 
 
 @dataclass(frozen=True)
@@ -346,9 +346,16 @@ class Selection:
 
 
 def select_answer(
-    need: Need, commune: Commune, max_sites: int = 5, max_help_desks: int = 3
+    need: Need,
+    commune: Commune,
+    max_sites: int = 5,
+    max_help_desks: int = 3,
+    memory: directory_memory.Snapshot | None = None,
 ) -> tuple[Selection, dict[int, Site]]:
-    """Compute the selection from the database, with the sites it loaded."""
+    """Compute the selection from the directory in memory, or else from the database (with
+    the sites it loaded)."""
+    if memory is not None:
+        return _select_in_memory(memory, need, commune, max_sites, max_help_desks), {}
     origin = commune_place(commune)
     codes = commune.territory_codes | {"FR"}
     kind = need.body_kind
@@ -385,6 +392,55 @@ def select_answer(
     return selection, loaded
 
 
+def _select_in_memory(
+    memory: directory_memory.Snapshot,
+    need: Need,
+    commune: Commune,
+    max_sites: int,
+    max_help_desks: int,
+) -> Selection:
+    """select_answer's choices from the snapshot's site index: the same candidates, in the
+    same order (by id), ranked by the same domain functions; no query."""
+    origin = commune_place(commune)
+    codes = commune.territory_codes | {"FR"}
+    kind = memory.kinds[need.body_kind_code]
+
+    def candidates(ids: Iterable[int]) -> list[CandidateSite]:
+        return [
+            CandidateSite(
+                key=i,
+                place=memory.points[i].place,
+                coverage=memory.coverage.get(i, frozenset()),
+            )
+            for i in ids
+        ]
+
+    via_kind = None
+    ranked: list[RankedSite] = []
+    if not kind.online_only:
+        competent = memory.competent_ids(kind.code, codes)
+        ranked = rank_sites(candidates(competent), codes, origin, max_sites)
+        if not ranked:
+            near = memory.nearest_ids([kind.code], origin, max_sites, frozenset())
+            ranked = rank_sites(candidates(near), codes, origin, max_sites)
+        if not ranked and kind.fallback_kind:
+            via_kind = kind.fallback_kind
+            competent = memory.competent_ids(kind.fallback_kind, codes)
+            ranked = rank_sites(candidates(competent), codes, origin, max_sites)
+    desks: list[RankedSite] = []
+    help_kinds = [k for k in (need.help_kinds or DEFAULT_HELP_KINDS) if k != kind.code]
+    if help_kinds:
+        shown = frozenset(r.key for r in ranked)
+        nearby = memory.nearest_ids(help_kinds, origin, max_help_desks, shown)
+        desks = nearest(candidates(nearby), codes, origin, max_help_desks)
+    return Selection(
+        via_kind=via_kind,
+        sites=tuple(ranked),
+        help_desks=tuple(desks),
+        bodies_without_site=tuple(b.id for b in memory.bodies_without_site.get(kind.code, ())),
+    )
+
+
 def _by_id(ranked: RankedSite) -> RankedSite:
     return RankedSite(
         ranked.key.id, ranked.distance_km, ranked.distance_approx, ranked.competence_verified
@@ -402,19 +458,22 @@ def orient(
     # The generation is read before the need and the commune: a selection built from them
     # is then at least as new as the generation it is kept under.
     generation = answer_cache.generation()
-    need = get_need(need_slug)
+    # The directory of this generation in memory (services/directory_memory.py): no query.
+    memory = directory_memory.current()
+    need = memory.need(need_slug) if memory else get_need(need_slug)
     if need is None:
         raise OrientationError(f"Besoin inconnu : « {need_slug} ».")
-    commune = get_commune(commune_insee)
+    commune = memory.commune(commune_insee) if memory else get_commune(commune_insee)
     if commune is None:
         raise OrientationError(f"Commune inconnue : « {commune_insee} » (code INSEE attendu).")
     key = ("orient", need.slug, commune.insee, max_sites, max_help_desks)
     _, selection = answer_cache.get(key)
     loaded: dict[int, Site] = {}
     if selection is None:
-        selection, loaded = select_answer(need, commune, max_sites, max_help_desks)
-        answer_cache.put(generation, key, selection)
-    return answer_from(need, commune, at, selection, loaded)
+        selection, loaded = select_answer(need, commune, max_sites, max_help_desks, memory)
+        if not db.session.info.get("directory_changed"):  # not from uncommitted edits
+            answer_cache.put(generation, key, selection)
+    return answer_from(need, commune, at, selection, loaded, memory)
 
 
 def answer_from(
@@ -423,27 +482,39 @@ def answer_from(
     at: datetime,
     selection: Selection,
     loaded: dict[int, Site] | None = None,
+    memory: directory_memory.Snapshot | None = None,
 ) -> OrientationAnswer:
-    """The answer at `at` from a selection; sites not in `loaded` are read in one batch."""
+    """The answer at `at` from a selection; sites not in `loaded` come from the directory
+    in memory, or else are read in one batch."""
     loaded = dict(loaded or {})
     missing = [r.key for r in (*selection.sites, *selection.help_desks) if r.key not in loaded]
-    if missing:
+    if missing and memory is not None:
+        loaded.update(memory.sites_by_id(missing))
+    elif missing:
         stmt = _site_query().where(Site.id.in_(missing))
         loaded.update((s.id, s) for s in db.session.scalars(stmt).unique())
     answer = OrientationAnswer(
         need=need, commune=commune, at=at, body_kind=need.body_kind, sites=[]
     )
     if selection.via_kind:
-        answer.via_kind = db.session.get(BodyKind, selection.via_kind)
+        answer.via_kind = (
+            memory.kinds.get(selection.via_kind)
+            if memory is not None
+            else db.session.get(BodyKind, selection.via_kind)
+        )
     # A site deleted by another worker may still be in a selection for up to
     # DIRECTORY_CHECK_SECONDS: it is left out rather than looked up.
     answer.sites = [site_answer(loaded[r.key], at, r) for r in selection.sites if r.key in loaded]
     answer.help_desks = [
         site_answer(loaded[r.key], at, r) for r in selection.help_desks if r.key in loaded
     ]
-    answer.bodies_without_site = _bodies_by_id(selection.bodies_without_site)
-    answer.permanences = _permanences(need.body_kind_code, commune_place(commune), at)
-    _add_local_info(answer)
+    if memory is not None:
+        kept = {b.id: b for b in memory.bodies_without_site.get(need.body_kind_code, ())}
+        answer.bodies_without_site = [kept[i] for i in selection.bodies_without_site if i in kept]
+    else:
+        answer.bodies_without_site = _bodies_by_id(selection.bodies_without_site)
+    answer.permanences = _permanences(need.body_kind_code, commune_place(commune), at, memory)
+    _add_local_info(answer, memory)
     return answer
 
 
@@ -465,18 +536,32 @@ def _bodies_by_id(ids: tuple[int, ...]) -> list[Body]:
     return [found[i] for i in ids if i in found]
 
 
-def _add_local_info(answer: OrientationAnswer) -> None:
-    """Alerts for the commune and the result's body kind; ateliers for digital-help needs."""
+def _add_local_info(
+    answer: OrientationAnswer, memory: directory_memory.Snapshot | None = None
+) -> None:
+    """Alerts for the commune and the result's body kind; ateliers for digital-help needs.
+    From the rows kept in memory when there are (None: a moment before them)."""
     shown_kinds = {answer.body_kind.code} | ({answer.via_kind.code} if answer.via_kind else set())
-    answer.alerts = alert_service.list_for_commune(
-        answer.commune, answer.at, body_kind_codes=shown_kinds
-    )
+    alerts = None
+    if memory is not None:
+        alerts = memory.alerts_for(answer.commune.territory_codes, answer.at, shown_kinds)
+    if alerts is None:
+        alerts = alert_service.list_for_commune(
+            answer.commune, answer.at, body_kind_codes=shown_kinds
+        )
+    answer.alerts = alerts
     desks = answer.help_desks + [s for s in answer.sites if s.site.body.kind.help_desk]
     theme = answer.need.theme.slug if answer.need.theme else None
     if atelier_service.offers_ateliers(theme, bool(desks)):
-        answer.ateliers = atelier_service.list_for_orientation(
-            {s.site.id for s in desks}, answer.commune.epci_code, answer.at
-        )
+        site_ids = {s.site.id for s in desks}
+        ateliers = None
+        if memory is not None:
+            ateliers = memory.ateliers_for(site_ids, answer.commune.epci_code, answer.at)
+        if ateliers is None:
+            ateliers = atelier_service.list_for_orientation(
+                site_ids, answer.commune.epci_code, answer.at
+            )
+        answer.ateliers = ateliers
 
 
 def _bodies_without_site(kind: str) -> list[Body]:
@@ -484,16 +569,28 @@ def _bodies_without_site(kind: str) -> list[Body]:
         select(Body)
         .options(joinedload(Body.kind))
         .where(Body.kind_code == kind, ~Body.sites.any())
-        .order_by(Body.name)
+        .order_by(Body.name, Body.id)
     )
     return list(db.session.scalars(stmt))
 
 
-def _permanences(kind: str, origin: Place, at: datetime, limit: int = 5) -> list[PermanenceAnswer]:
+def _permanences(
+    kind: str,
+    origin: Place,
+    at: datetime,
+    memory: directory_memory.Snapshot | None = None,
+    limit: int = 5,
+) -> list[PermanenceAnswer]:
     """Nearest permanences of the kind with a coming date (or an unreadable schedule to check),
-    nearest first then soonest: three queries whatever their number."""
-    stmt = current(permanence_query().join(Permanence.body).where(Body.kind_code == kind), at)
-    permanences = list(db.session.scalars(stmt).unique())
+    nearest first then soonest: from memory, or else three queries whatever their number."""
+    if memory is not None:
+        today = _local(at).date()
+        permanences = [
+            p for p in memory.permanences.get(kind, ()) if p.ends_on is None or p.ends_on >= today
+        ]
+    else:
+        stmt = current(permanence_query().join(Permanence.body).where(Body.kind_code == kind), at)
+        permanences = list(db.session.scalars(stmt.order_by(Permanence.id)).unique())
     ranked = {
         r.key.id: r
         for r in nearest(

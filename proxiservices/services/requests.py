@@ -343,6 +343,13 @@ def submit_request(
         raise RequestError("Cette démarche ne prévoit pas de demande de mise en relation.")
     if not (contact.phone or contact.email):
         raise RequestError("Indiquez au moins un moyen de joindre l'usager.")
+    # The answer's objects may be the shared read-only ones of directory_memory: the new
+    # row names this session's own.
+    need, commune, body = (
+        db.session.get(Need, need.id),
+        db.session.get(Commune, commune.insee),
+        db.session.get(Body, body.id),
+    )
     request = _new_request(
         actor=actor,
         need=need,

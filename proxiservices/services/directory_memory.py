@@ -1,0 +1,467 @@
+"""The directory held in memory by each process, one snapshot per directory generation
+(services/answer_cache.py), so that an orientation answer runs no query (issue 8).
+
+Why: an answer for a new need and commune read 14-16 queries (sites, coverage, closures,
+permanences, alerts, ateliers...), most of its cost. The directory changes a few times a
+day; answers are read thousands of times between two edits.
+
+What is kept:
+- a light index of every site (position, kind, coverage codes), read with Core selects,
+  from which the sites of an answer are chosen (services/orientation.py);
+- detached ORM objects, fully loaded in a short-lived session of their own and closed
+  afterwards: body kinds, sites (with body, kind, commune, coverage, closures), permanences,
+  bodies without site, needs, communes, and the alerts and ateliers not over long ago.
+  Small directories are loaded whole; above the EAGER_* sizes, sites, needs and communes
+  are loaded by key on first use and kept for the generation.
+
+The objects are shared by every request of the process (and its threads): read-only. They
+are never added to a request session (a session that committed would expire them for
+everyone; attach_guard() refuses it), and every attribute the answer's pages read is
+loaded, so that nothing lazy-loads (DetachedInstanceError on a detached object).
+
+A snapshot is used only while the process's generation is the one it was built for; the
+request's own uncommitted directory edits (tests, admin previews) bypass it.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+import threading
+from collections import OrderedDict, defaultdict
+from collections.abc import Iterable, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import event, select
+from sqlalchemy.orm import Session, joinedload, selectinload
+
+from proxiservices.domain.competence import Place
+from proxiservices.domain.geo import EARTH_RADIUS_KM, distance_km
+from proxiservices.extensions import db
+from proxiservices.models import (
+    Alert,
+    Atelier,
+    Body,
+    BodyKind,
+    Commune,
+    Need,
+    Permanence,
+    Site,
+    SiteCoverage,
+    Territory,
+)
+from proxiservices.services import alerts as alert_service
+from proxiservices.services import answer_cache
+from proxiservices.services import ateliers as atelier_service
+
+# Directories up to these sizes are loaded whole when the snapshot is built (0.5 s for 529
+# sites and 506 communes); larger ones object by object, on first use. Needs are always read
+# by slug: the 3,000 catalogue fiches, with their JSON columns, take seconds to load.
+EAGER_SITES = 5000
+EAGER_COMMUNES = 5000
+# Objects loaded by key are kept up to these numbers per snapshot.
+MAX_LAZY = 20000
+# Alerts and ateliers kept: those not over this long before the moment of the first answer
+# (earlier moments are answered from the database, as before).
+KEPT_PAST = timedelta(days=30)
+# Grid of the nearest-site search, in degrees; beyond MAX_RINGS rings, all sites are read.
+CELL_DEGREES = 0.5
+MAX_RINGS = 12
+LOAD_BATCH = 5000
+
+_build_lock = threading.Lock()
+# Set in the __dict__ of every kept object (not a mapped attribute).
+_MARK = "_directory_memory"
+
+
+@dataclass(frozen=True)
+class SitePoint:
+    id: int
+    kind: str
+    latitude: float | None
+    longitude: float | None
+    approx: bool
+
+    @property
+    def place(self) -> Place:
+        return Place(self.latitude, self.longitude, self.approx)
+
+    @property
+    def positioned(self) -> bool:
+        return self.latitude is not None and self.longitude is not None
+
+
+@contextmanager
+def _reading():
+    """A session of our own: the objects it loads are detached when it closes, and a
+    commit elsewhere never expires them."""
+    session = Session(db.engine, expire_on_commit=False)
+    session.info["directory_memory"] = True
+    try:
+        yield session
+        for instance in session.identity_map.values():
+            instance.__dict__[_MARK] = True
+    finally:
+        session.close()
+
+
+def _site_options(stmt):
+    return stmt.options(
+        joinedload(Site.body).joinedload(Body.kind),
+        joinedload(Site.commune),
+        selectinload(Site.coverage),
+        selectinload(Site.closures),
+    )
+
+
+def _need_query():
+    return select(Need).options(
+        joinedload(Need.theme), joinedload(Need.body_kind), joinedload(Need.catalogue_theme)
+    )
+
+
+def _cell(latitude: float, longitude: float) -> tuple[int, int]:
+    return math.floor(latitude / CELL_DEGREES), math.floor(longitude / CELL_DEGREES)
+
+
+def _ring(ci: int, cj: int, r: int) -> Iterable[tuple[int, int]]:
+    if r == 0:
+        yield ci, cj
+        return
+    for dj in range(-r, r + 1):
+        yield ci - r, cj + dj
+        yield ci + r, cj + dj
+    for di in range(-r + 1, r):
+        yield ci + di, cj - r
+        yield ci + di, cj + r
+
+
+def _km(origin: Place, point: SitePoint) -> float:
+    """As domain.competence ranks them: great-circle km rounded to 0.1."""
+    return round(
+        distance_km(origin.latitude, origin.longitude, point.latitude, point.longitude),  # type: ignore[arg-type]
+        1,
+    )
+
+
+class Snapshot:
+    """The directory at one generation. Built by build(); lazy parts are filled under
+    `_lock` and only ever added to, so readers need no lock."""
+
+    def __init__(self, generation: int) -> None:
+        self.generation = generation
+        self._lock = threading.Lock()
+        self.points: dict[int, SitePoint] = {}
+        self.by_kind: dict[str, list[SitePoint]] = defaultdict(list)
+        self.unplaced: dict[str, list[SitePoint]] = defaultdict(list)
+        self.grid: dict[str, dict[tuple[int, int], list[SitePoint]]] = defaultdict(dict)
+        self.coverage: dict[int, frozenset[str]] = {}
+        self.covering: dict[tuple[str, str], list[int]] = {}
+        self.min_longitude = self.max_longitude = 0.0
+        self.kinds: dict[str, BodyKind] = {}
+        self.bodies_without_site: dict[str, list[Body]] = {}
+        self.permanences: dict[str, list[Permanence]] = {}
+        self.sites: dict[int, Site] = {}
+        self.needs: OrderedDict[str, Need | None] = OrderedDict()
+        self.communes: OrderedDict[str, Commune | None] = OrderedDict()
+        self.all_needs = self.all_communes = False
+        self.alerts: list[Alert] | None = None
+        self.alerts_since: datetime | None = None
+        self.area_names: dict[str, str] = {}
+        self.ateliers: list[Atelier] | None = None
+        self.ateliers_since: datetime | None = None
+
+    # Building -------------------------------------------------------------------------
+
+    @classmethod
+    def build(cls, generation: int) -> Snapshot:
+        snapshot = cls(generation)
+        with _reading() as session:
+            snapshot._index(session)
+            snapshot._load_directory(session)
+        return snapshot
+
+    def _index(self, session: Session) -> None:
+        rows = session.execute(
+            select(Site.id, Body.kind_code, Site.latitude, Site.longitude, Site.position_approx)
+            .join(Site.body)
+            .order_by(Site.id)
+        )
+        longitudes = []
+        for row in rows:
+            point = SitePoint(
+                row.id, row.kind_code, row.latitude, row.longitude, row.position_approx
+            )
+            self.points[point.id] = point
+            self.by_kind[point.kind].append(point)
+            if point.positioned:
+                cell = _cell(point.latitude, point.longitude)  # type: ignore[arg-type]
+                self.grid[point.kind].setdefault(cell, []).append(point)
+                longitudes.append(point.longitude)
+            else:
+                self.unplaced[point.kind].append(point)
+        if longitudes:
+            self.min_longitude, self.max_longitude = min(longitudes), max(longitudes)
+        codes: dict[int, set[str]] = defaultdict(set)
+        covering: dict[tuple[str, str], set[int]] = defaultdict(set)
+        for site_id, code in session.execute(select(SiteCoverage.site_id, SiteCoverage.area_code)):
+            point = self.points.get(site_id)
+            if point is not None:
+                codes[site_id].add(code)
+                covering[(point.kind, code)].add(site_id)
+        self.coverage = {site_id: frozenset(c) for site_id, c in codes.items()}
+        self.covering = {key: sorted(ids) for key, ids in covering.items()}
+
+    def _load_directory(self, session: Session) -> None:
+        self.kinds = {k.code: k for k in session.scalars(select(BodyKind))}
+        bodies = session.scalars(
+            select(Body)
+            .options(joinedload(Body.kind))
+            .where(~Body.sites.any())
+            .order_by(Body.name, Body.id)
+        )
+        for body in bodies:
+            self.bodies_without_site.setdefault(body.kind_code, []).append(body)
+        permanences = session.scalars(
+            select(Permanence)
+            .options(
+                joinedload(Permanence.body).joinedload(Body.kind),
+                joinedload(Permanence.host_site).joinedload(Site.commune),
+                joinedload(Permanence.host_site).selectinload(Site.closures),
+            )
+            .order_by(Permanence.id)
+        )
+        for permanence in permanences.unique():
+            self.permanences.setdefault(permanence.body.kind_code, []).append(permanence)
+        if len(self.points) <= EAGER_SITES:
+            self._load_sites(session, list(self.points))
+        # Communes in one read when no more than EAGER_COMMUNES; needs always by slug.
+        communes = list(session.scalars(select(Commune).limit(EAGER_COMMUNES + 1)))
+        if len(communes) <= EAGER_COMMUNES:
+            self.communes.update((c.insee, c) for c in communes)
+            self.all_communes = True
+
+    def _load_sites(self, session: Session, ids: Sequence[int]) -> None:
+        for start in range(0, len(ids), LOAD_BATCH):
+            batch = ids[start : start + LOAD_BATCH]
+            stmt = _site_options(select(Site)).where(Site.id.in_(batch))
+            self.sites.update((s.id, s) for s in session.scalars(stmt).unique())
+
+    # Reading ---------------------------------------------------------------------------
+
+    def need(self, slug: str) -> Need | None:
+        if slug in self.needs or self.all_needs:
+            return self.needs.get(slug)
+        with _reading() as session:
+            need = session.scalars(_need_query().where(Need.slug == slug)).unique().one_or_none()
+        self._keep(self.needs, slug, need)
+        return need
+
+    def commune(self, insee: str) -> Commune | None:
+        """As services.communes.get_commune."""
+        if not insee or len(insee) > 5:
+            return None
+        if insee in self.communes or self.all_communes:
+            return self.communes.get(insee)
+        with _reading() as session:
+            commune = session.get(Commune, insee)
+        self._keep(self.communes, insee, commune)
+        return commune
+
+    def _keep(self, kept: OrderedDict, key, value) -> None:
+        with self._lock:
+            kept[key] = value
+            while len(kept) > MAX_LAZY:
+                kept.popitem(last=False)
+
+    def sites_by_id(self, ids: Iterable[int]) -> dict[int, Site]:
+        """The sites of these ids (unknown ones left out), missing ones read in one batch."""
+        ids = list(ids)
+        missing = [i for i in ids if i not in self.sites and i in self.points]
+        if missing:
+            with self._lock, _reading() as session:
+                self._load_sites(session, [i for i in missing if i not in self.sites])
+        return {i: self.sites[i] for i in ids if i in self.sites}
+
+    def competent_ids(self, kind: str, codes: Iterable[str]) -> list[int]:
+        """Sites of the kind whose coverage names one of `codes`, by id."""
+        found: set[int] = set()
+        for code in codes:
+            found.update(self.covering.get((kind, code), ()))
+        return sorted(found)
+
+    def nearest_ids(
+        self, kinds: Sequence[str], origin: Place, limit: int, excluded: frozenset[int]
+    ) -> list[int]:
+        """The sites of the kinds that can be among the `limit` nearest to `origin`, ties
+        included, by id: what orientation._nearest_sites_of_kinds reads from the database."""
+        if limit <= 0:
+            return []
+        kinds = list(dict.fromkeys(kinds))
+        everyone = [p for k in kinds for p in self.by_kind.get(k, ()) if p.id not in excluded]
+        if origin.latitude is None or origin.longitude is None:
+            return sorted(p.id for p in everyone)[:limit]
+        placed = [p for p in everyone if p.positioned]
+        if len(placed) < limit:
+            return sorted(p.id for p in everyone)
+        found = self._ring_search(kinds, origin, limit, excluded)
+        if found is None:
+            found = [(_km(origin, p), p.id) for p in placed]
+        cutoff = heapq.nsmallest(limit, found)[-1][0]
+        return sorted(site_id for km, site_id in found if km <= cutoff)
+
+    def _ring_search(
+        self, kinds: Sequence[str], origin: Place, limit: int, excluded: frozenset[int]
+    ) -> list[tuple[float, int]] | None:
+        """(km, id) of the sites in the grid cells around `origin`, ring after ring, until
+        no site further out can be as near as the `limit`-th found; None past MAX_RINGS."""
+        olat, olon = origin.latitude, origin.longitude
+        ci, cj = _cell(olat, olon)  # type: ignore[arg-type]
+        grids = [self.grid[k] for k in kinds if k in self.grid]
+        # Longitudes are not wrapped in the grid: a site far "east" may be near "west".
+        widest = max(olon - self.min_longitude, self.max_longitude - olon)  # type: ignore[operator]
+        found: list[tuple[float, int]] = []
+        for r in range(MAX_RINGS + 1):
+            for cell in _ring(ci, cj, r):
+                for grid in grids:
+                    for point in grid.get(cell, ()):
+                        if point.id not in excluded:
+                            found.append((_km(origin, point), point.id))
+            if len(found) >= limit:
+                kth = heapq.nsmallest(limit, found)[-1][0]
+                if _outside_km(olat, r, widest) >= kth + 0.5:  # type: ignore[arg-type]
+                    return found
+        return None
+
+    def alerts_for(
+        self, codes: Iterable[str], at: datetime, body_kind_codes: Iterable[str]
+    ) -> list[alert_service.ShownAlert] | None:
+        """As alerts.list_for_areas; None for a moment before the alerts kept."""
+        local = alert_service.wall_clock(at)
+        if self.alerts is None:
+            self._load_alerts(local - KEPT_PAST)
+        if local < self.alerts_since:  # type: ignore[operator]
+            return None
+        picked = alert_service.pick_for_areas(
+            self.alerts,  # type: ignore[arg-type]
+            codes,
+            at,
+            body_kind_codes=body_kind_codes,
+        )
+        return alert_service.shown_with(picked, at, self.area_names, self.kinds)
+
+    def _load_alerts(self, since: datetime) -> None:
+        with self._lock:
+            if self.alerts is not None:
+                return
+            with _reading() as session:
+                alerts = list(
+                    session.scalars(
+                        select(Alert)
+                        .where(Alert.ends_at >= since)
+                        .order_by(Alert.starts_at, Alert.id)
+                    )
+                )
+                codes = {a.area_code for a in alerts}
+            self.area_names = _area_names(codes)
+            self.alerts_since, self.alerts = since, alerts
+
+    def ateliers_for(
+        self, site_ids: Iterable[int], epci_code: str | None, at: datetime
+    ) -> list[Atelier] | None:
+        """As ateliers.list_for_orientation; None for a moment before the ateliers kept."""
+        local = alert_service.wall_clock(at)
+        if self.ateliers is None:
+            self._load_ateliers(local - KEPT_PAST)
+        if local < self.ateliers_since:  # type: ignore[operator]
+            return None
+        return atelier_service.pick_for_orientation(
+            self.ateliers,  # type: ignore[arg-type]
+            site_ids,
+            epci_code,
+            at,
+        )
+
+    def _load_ateliers(self, since: datetime) -> None:
+        with self._lock:
+            if self.ateliers is not None:
+                return
+            with _reading() as session:
+                stmt = (
+                    select(Atelier)
+                    .options(
+                        joinedload(Atelier.site).joinedload(Site.body),
+                        joinedload(Atelier.site).joinedload(Site.commune),
+                        joinedload(Atelier.body),
+                    )
+                    .where(Atelier.ends_at >= since)
+                    .order_by(Atelier.starts_at, Atelier.id)
+                )
+                ateliers = list(session.scalars(stmt).unique())
+            self.ateliers_since, self.ateliers = since, ateliers
+
+
+def _area_names(codes: set[str]) -> dict[str, str]:
+    if not codes:
+        return {}
+    with _reading() as session:
+        rows = session.execute(
+            select(Territory.code, Territory.name).where(Territory.code.in_(codes))
+        ).all()
+        rows += session.execute(
+            select(Commune.insee, Commune.name).where(Commune.insee.in_(codes))
+        ).all()
+    return {code: name for code, name in rows}
+
+
+def _outside_km(latitude: float, r: int, widest_longitude: float) -> float:
+    """A lower bound of the distance from a point of cell ring 0 to any site outside rings
+    0..r: more than r cells away in latitude or in longitude, at latitudes below the box's
+    highest one (where a degree of longitude is shortest)."""
+    if r == 0:
+        return 0.0
+    highest = min(90.0, abs(latitude) + (r + 1) * CELL_DEGREES)
+    apart = math.radians(min(r * CELL_DEGREES, 360.0 - widest_longitude))
+    if apart <= 0:
+        return 0.0
+    h = math.cos(math.radians(highest)) * math.sin(apart / 2)
+    return 2 * EARTH_RADIUS_KM * math.asin(max(0.0, min(1.0, h)))
+
+
+def current() -> Snapshot | None:
+    """The snapshot of this process's directory generation, built on first use after the
+    generation moved; None when the database has no generation yet or this request's
+    session holds uncommitted directory edits (then the answer is read from the database)."""
+    if db.session.info.get("directory_changed"):
+        return None
+    generation = answer_cache.generation()
+    if generation is None:
+        return None
+    state = answer_cache.memory_slot()
+    snapshot = state.snapshot
+    if snapshot is not None and snapshot.generation == generation:
+        return snapshot
+    with _build_lock:
+        snapshot = state.snapshot
+        if snapshot is None or snapshot.generation != generation:
+            snapshot = Snapshot.build(generation)
+            state.snapshot = snapshot  # published whole: readers see the old or the new
+    return snapshot
+
+
+def is_kept(instance) -> bool:
+    """Whether an ORM object belongs to a snapshot (then shared and read-only)."""
+    return instance.__dict__.get(_MARK) is True
+
+
+@event.listens_for(Session, "before_attach")
+def attach_guard(session, instance) -> None:
+    """A kept object added to a request session (a cascade from a new row naming it) would
+    be expired by that session's commit for every thread: refuse it loudly."""
+    if is_kept(instance) and not session.info.get("directory_memory"):
+        raise RuntimeError(
+            f"{type(instance).__name__} from directory_memory is shared and read-only: "
+            "pass its id, or read it in the request session."
+        )

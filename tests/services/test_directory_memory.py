@@ -1,0 +1,342 @@
+"""The directory held in memory per generation (services/directory_memory.py, issue 8):
+answers from it equal those read from the database, cost no query once it is loaded, follow
+every edit at once, and its shared objects never join a request's session."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy import event, select
+
+from proxiservices.domain.hours import PARIS
+from proxiservices.extensions import db
+from proxiservices.models import (
+    Alert,
+    Atelier,
+    Body,
+    Closure,
+    Commune,
+    Need,
+    Permanence,
+    Site,
+    SiteCoverage,
+)
+from proxiservices.services import answer_cache, directory_memory
+from proxiservices.services.communes import get_commune
+from proxiservices.services.needs import get_need
+from proxiservices.services.orientation import answer_from, orient, select_answer
+
+MOMENTS = [
+    datetime(2026, 12, 1, 10, 0, tzinfo=PARIS),
+    datetime(2026, 12, 24, 17, 30, tzinfo=PARIS),
+    datetime(2027, 1, 4, 9, 0, tzinfo=PARIS),
+]
+DOCELLES = "88135"
+STAMP = datetime(2026, 11, 1, tzinfo=UTC)
+
+
+def _local(day: int, hour: int = 0, month: int = 12, year: int = 2026) -> datetime:
+    return datetime(year, month, day, hour)
+
+
+def _sites_of(kind: str) -> list[Site]:
+    return list(
+        db.session.scalars(select(Site).join(Site.body).where(Body.kind_code == kind).limit(3))
+    )
+
+
+@pytest.fixture(scope="module")
+def richer(workspace):
+    """The seeded directory plus what the seeds lack: closures, permanences (one over),
+    alerts for a commune, an EPCI, a département and one body kind, ateliers at help desks,
+    a site and a commune without position."""
+    with workspace.app_context():
+        desks = _sites_of("FRANCE_SERVICES") + _sites_of("CONSEILLER_NUMERIQUE")
+        caf = _sites_of("CAF")[0]
+        docelles = db.session.get(Commune, DOCELLES)
+        for n, site in enumerate(desks[:3]):
+            db.session.add_all(
+                [
+                    Closure(site_id=site.id, kind="closed", starts_at=_local(20 + n),
+                            ends_at=_local(27 + n, 23), message="Congés"),
+                    Closure(site_id=site.id, kind="hours", starts_at=_local(2, month=1, year=2027),
+                            ends_at=_local(9, 23, month=1, year=2027), message="",
+                            opening_hours="Mo-Fr 09:00-12:00"),
+                ]
+            )  # fmt: skip
+        db.session.add(
+            Closure(site_id=caf.id, kind="message", starts_at=_local(1), ends_at=_local(31, 23),
+                    message="Travaux")
+        )  # fmt: skip
+        for ends_on in (None, date(2026, 12, 15), date(2026, 11, 1)):
+            db.session.add(
+                Permanence(body_id=caf.body_id, host_site_id=desks[0].id, schedule="Tu 09:00-12:00",
+                           starts_on=None, ends_on=ends_on)
+            )  # fmt: skip
+        for area, kind, start, end in [
+            (DOCELLES, None, _local(1), _local(2)),
+            (docelles.epci_code, "CAF", _local(20), _local(26)),
+            (docelles.departement_code, None, _local(30), _local(3, month=1, year=2027)),
+            (docelles.departement_code, "MAIRIE", _local(1), _local(31)),
+            ("88160", None, _local(28, month=11), _local(30, month=11)),
+        ]:
+            db.session.add(
+                Alert(area_code=area, category="travaux", severity="warning", title=f"À {area}",
+                      message="", body_kind_code=kind, starts_at=start, ends_at=end,
+                      created_at=STAMP, updated_at=STAMP)
+            )  # fmt: skip
+        for n, site in enumerate(desks):
+            for offset in (1, 23, 4 + 30 * n):
+                start = _local(1, 14) + timedelta(days=offset)
+                db.session.add(
+                    Atelier(site_id=site.id, body_id=None, title=f"Atelier {n}", theme="Courriels",
+                            starts_at=start, ends_at=start + timedelta(hours=2), signup="",
+                            created_at=STAMP, updated_at=STAMP)
+                )  # fmt: skip
+        unplaced = db.session.scalars(
+            select(Site).join(Site.body).where(Body.kind_code == "MAIRIE").order_by(Site.id.desc())
+        ).first()
+        unplaced.latitude = unplaced.longitude = None
+        nowhere = db.session.scalars(select(Commune).order_by(Commune.insee.desc())).first()
+        nowhere.latitude = nowhere.longitude = None
+        db.session.commit()
+        yield workspace, nowhere.insee
+        db.session.remove()
+
+
+def _site_summary(answers):
+    return [
+        (
+            a.site.id,
+            a.distance_km,
+            a.distance_approx,
+            a.competence_verified,
+            a.status,
+            [c.id for c in a.closures],
+            [b.closure.id for b in a.banners],
+            a.week,
+        )
+        for a in answers
+    ]
+
+
+def summary(answer) -> dict:
+    return {
+        "need": answer.need.id,
+        "commune": answer.commune.insee,
+        "kind": answer.body_kind.code,
+        "via": answer.via_kind.code if answer.via_kind else None,
+        "sites": _site_summary(answer.sites),
+        "desks": _site_summary(answer.help_desks),
+        "bodies": [b.id for b in answer.bodies_without_site],
+        "permanences": [
+            (p.permanence.id, p.distance_km, p.next_start, p.next_end, p.sentence, p.upcoming)
+            for p in answer.permanences
+        ],
+        "alerts": [
+            (s.alert.id, s.area_name, s.current, s.body_kind.code if s.body_kind else None)
+            for s in answer.alerts
+        ],
+        "ateliers": [a.id for a in answer.ateliers],
+    }
+
+
+def _from_database(slug, insee, at):
+    need, commune = get_need(slug), get_commune(insee)
+    selection, loaded = select_answer(need, commune)
+    return answer_from(need, commune, at, selection, loaded)
+
+
+def _from_memory(memory, slug, insee, ats):
+    need, commune = memory.need(slug), memory.commune(insee)
+    selection, _ = select_answer(need, commune, memory=memory)
+    return [answer_from(need, commune, at, selection, memory=memory) for at in ats]
+
+
+def test_answers_from_memory_equal_answers_from_the_database(richer):
+    app, nowhere = richer
+    with app.app_context():
+        answer_cache.clear()
+        needs = list(db.session.scalars(select(Need.slug).where(Need.origin == "curated")))
+        communes = [DOCELLES, "88160", "88465", "88001", nowhere]
+        memory = directory_memory.current()
+        assert memory is not None
+        shown = {"alerts": 0, "ateliers": 0, "permanences": 0, "banners": 0, "via": 0}
+        for slug in needs:
+            for insee in communes:
+                for at, got in zip(
+                    MOMENTS, _from_memory(memory, slug, insee, MOMENTS), strict=True
+                ):
+                    expected = summary(_from_database(slug, insee, at))
+                    assert summary(got) == expected, (slug, insee, at)
+                    shown["alerts"] += bool(expected["alerts"])
+                    shown["ateliers"] += bool(expected["ateliers"])
+                    shown["permanences"] += bool(expected["permanences"])
+                    shown["banners"] += any(s[6] for s in expected["sites"] + expected["desks"])
+                    shown["via"] += bool(expected["via"])
+        assert all(shown.values()), shown  # every part was really compared somewhere
+
+
+def test_nearest_sites_in_memory_equal_a_full_ranking(richer):
+    """The grid search finds what ranking every site would, ties included, far away too."""
+    from proxiservices.domain.competence import Place
+
+    app, _ = richer
+    with app.app_context():
+        memory = directory_memory.current()
+        kinds = ["MAIRIE", "FRANCE_SERVICES", "CAF"]
+        origins = [Place(48.2, 6.6), Place(44.0, 1.0), Place(-21.1, 55.5), Place(48.17, 6.45)]
+        for kind in kinds:
+            points = memory.by_kind[kind]
+            for origin in origins:
+                for limit in (1, 3, 5, 40):
+                    excluded = frozenset(p.id for p in points[:2])
+                    placed = [p for p in points if p.positioned and p.id not in excluded]
+                    ranked = sorted((directory_memory._km(origin, p), p.id) for p in placed)
+                    if len(ranked) < limit:
+                        continue
+                    cutoff = ranked[limit - 1][0]
+                    expected = sorted(i for km, i in ranked if km <= cutoff)
+                    got = memory.nearest_ids([kind], origin, limit, excluded)
+                    assert got == expected, (kind, origin, limit)
+
+
+class Counter:
+    def __init__(self, engine):
+        self.engine, self.statements = engine, []
+
+    def __enter__(self):
+        event.listen(self.engine, "before_cursor_execute", self._record)
+        return self
+
+    def _record(self, conn, cursor, statement, *args):
+        self.statements.append(statement)
+
+    def __exit__(self, *exc):
+        event.remove(self.engine, "before_cursor_execute", self._record)
+
+
+def test_a_new_pair_runs_no_query_once_the_directory_is_in_memory(richer):
+    app, _ = richer
+    with app.app_context():
+        answer_cache.clear()
+        others = db.session.scalars(
+            select(Need.slug).where(Need.origin == "curated").order_by(Need.id).limit(6)
+        ).all()
+        for slug in ["cni-passeport-demande", "aide-ccas", *others]:
+            orient(slug, DOCELLES, MOMENTS[0])  # builds the snapshot, reads the needs
+        memory = directory_memory.current()
+        assert memory.all_communes and len(memory.sites) == len(memory.points)
+        with Counter(db.engine) as counter:
+            for slug in ["cni-passeport-demande", "aide-ccas", *others]:
+                for insee in ["88160", "88465"]:
+                    answer = orient(slug, insee, MOMENTS[1])
+                    assert answer.need.slug == slug
+        assert counter.statements == []
+        assert answer_cache.stats()["misses"] > 0  # new pairs indeed
+
+
+def _api(client, need, commune, at=MOMENTS[1]):
+    response = client.get(
+        f"/api/v1/orientation?need={need}&commune={commune}&at={at.strftime('%Y-%m-%dT%H:%M')}"
+    )
+    assert response.status_code == 200, response.data
+    return response.get_json()
+
+
+def _edit(app, change):
+    with app.app_context():
+        change()
+        db.session.commit()
+
+
+def test_an_edit_shows_in_the_next_answer_of_the_same_process(richer):
+    app, _ = richer
+    client = app.test_client()
+    need, commune = "aide-logement", DOCELLES
+    before = _api(client, need, commune)
+    first = before["sites"][0]
+    with app.app_context():
+        site_id = db.session.scalar(select(Site.id).where(Site.slug == first["slug"]))
+
+    def add_closure():
+        db.session.add(
+            Closure(site_id=site_id, kind="closed", starts_at=_local(24), ends_at=_local(24, 23),
+                    message="Fermé aujourd'hui")
+        )  # fmt: skip
+
+    _edit(app, add_closure)
+    assert _api(client, need, commune)["sites"][0]["closures"] != first["closures"]
+
+    def add_alert():
+        db.session.add(
+            Alert(area_code=commune, category="travaux", severity="critical", title="Nouvelle",
+                  message="", body_kind_code=None, starts_at=_local(24), ends_at=_local(25),
+                  created_at=STAMP, updated_at=STAMP)
+        )  # fmt: skip
+
+    _edit(app, add_alert)
+    assert "Nouvelle" in [a["title"] for a in _api(client, need, commune)["alerts"]]
+
+    def move_site():
+        site = db.session.get(Site, site_id)
+        site.latitude, site.longitude = site.latitude + 0.5, site.longitude
+
+    _edit(app, move_site)
+    moved = _api(client, need, commune)
+    assert [s["distance_km"] for s in moved["sites"] if s["slug"] == first["slug"]] != [
+        first["distance_km"]
+    ]
+
+    def uncover():
+        db.session.execute(sa.delete(SiteCoverage).where(SiteCoverage.site_id == site_id))
+
+    _edit(app, uncover)
+    after = _api(client, need, commune)
+    assert first["slug"] not in [s["slug"] for s in after["sites"] if s["competence_verified"]]
+
+    permanences = _api(client, need, commune, MOMENTS[0])["permanences"]
+    assert permanences
+
+    def end_permanences():
+        for permanence in db.session.scalars(select(Permanence)):
+            permanence.ends_on = date(2026, 11, 30)
+
+    _edit(app, end_permanences)
+    assert _api(client, need, commune, MOMENTS[0])["permanences"] == []
+
+
+def test_kept_objects_never_join_the_request_session(richer):
+    app, _ = richer
+    client = app.test_client()
+    assert client.get(f"/orientation?need=aide-logement&commune={DOCELLES}").status_code == 200
+    assert client.get(f"/orientation/fiche?need=aide-logement&commune={DOCELLES}").status_code in (
+        200,
+        404,
+    )
+    with app.app_context():
+        memory = directory_memory.current()
+        answer = orient("aide-logement", DOCELLES, MOMENTS[1])
+        kept = [
+            answer.need,
+            answer.commune,
+            *(s.site for s in answer.sites + answer.help_desks),
+            *(p.permanence for p in answer.permanences),
+            *memory.sites.values(),
+        ]
+        assert kept and all(directory_memory.is_kept(o) for o in kept)
+        assert all(sa.inspect(o).session is None for o in kept)
+        titles = {id(o): getattr(o, "name", None) for o in kept}
+        db.session.add(
+            Alert(area_code="88160", category="travaux", severity="info", title="Commit",
+                  message="", body_kind_code=None, starts_at=_local(1), ends_at=_local(2),
+                  created_at=STAMP, updated_at=STAMP)
+        )  # fmt: skip
+        db.session.commit()  # would expire them, were they in this session
+        assert all(not sa.inspect(o).expired_attributes for o in kept)
+        assert {id(o): getattr(o, "name", None) for o in kept} == titles
+        with pytest.raises(RuntimeError, match="read-only"):
+            db.session.add(answer.sites[0].site)
+        db.session.rollback()
