@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import String, cast, delete, func, insert, literal, literal_column, select
+from sqlalchemy.orm import make_transient_to_detached
 
 from proxiservices.domain.hours import PARIS
 from proxiservices.extensions import db
@@ -55,13 +57,14 @@ def record_visit(
     commit: bool = True,
     commune: Commune | None = None,
 ) -> ActivityEvent:
-    """Count one orientation result shown. With commit=False the row is only flushed (its
+    """Count one orientation result shown. With commit=False the row is only written (its
     id known), for a page that commits once it is rendered: committing earlier would
     expire the objects the page is about to show. `commune`, the loaded commune of
     `commune_insee` when the caller has it, spares reading its EPCI and département again."""
     if channel not in CHANNELS or found_via not in FOUND_VIA:
         raise ValueError(f"unknown channel or way: {channel}, {found_via}")
-    event = ActivityEvent(
+    values = dict(
+        _NO_VALUES,
         kind=VISIT,
         occurred_at=at,
         occurred_on=at.astimezone(PARIS).date(),
@@ -74,14 +77,21 @@ def record_visit(
         found_via=found_via,
         outcome=outcome if channel == DESK else None,
     )
+    # One cached INSERT rather than a unit-of-work flush (a third of the page's writing
+    # time); the row then joins the session as if it had been flushed, every column loaded.
+    event = ActivityEvent(id=db.session.execute(_INSERT_EVENT, values).scalar_one(), **values)
+    make_transient_to_detached(event)
     db.session.add(event)
     areas = (commune.epci_code, commune.departement_code) if commune is not None else None
     _add_counts(event.occurred_on, commune_insee, visit_keys(event), 1, areas)
     if commit:
         db.session.commit()
-    else:
-        db.session.flush()
     return event
+
+
+_EVENTS = ActivityEvent.__table__
+_INSERT_EVENT = insert(_EVENTS).returning(_EVENTS.c.id)
+_NO_VALUES = {column.key: None for column in _EVENTS.columns if column.key != "id"}
 
 
 def record_transition(request: AppointmentRequest, from_status: str | None, at: datetime) -> None:
@@ -163,17 +173,26 @@ def visit_keys(event: ActivityEvent) -> list[str]:
     return keys
 
 
-def _upsert(rows: list[dict]):
-    table = ActivityCount.__table__
-    if db.session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as dialect_insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert as dialect_insert
-    stmt = dialect_insert(table).values(rows)
-    return stmt.on_conflict_do_update(
-        index_elements=["area_code", "grain", "day", "key"],
-        set_={"n": table.c.n + stmt.excluded.n},
-    )
+def _upsert():
+    """One cached statement run over the rows (a multi-row VALUES would be compiled again
+    on every visit: SQLAlchemy cannot cache it)."""
+    dialect = db.session.get_bind().dialect.name
+    stmt = _UPSERTS.get(dialect)
+    if stmt is None:
+        table = ActivityCount.__table__
+        if dialect == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert as dialect_insert
+        else:
+            from sqlalchemy.dialects.sqlite import insert as dialect_insert
+        stmt = dialect_insert(table)
+        stmt = _UPSERTS[dialect] = stmt.on_conflict_do_update(
+            index_elements=["area_code", "grain", "day", "key"],
+            set_={"n": table.c.n + stmt.excluded.n},
+        )
+    return stmt
+
+
+_UPSERTS: dict[str, Any] = {}
 
 
 def _add_counts(
@@ -199,7 +218,7 @@ def _add_counts(
         for grain, start in ((DAY, day), (MONTH, day.replace(day=1)))
         for key in sorted(set(keys))
     ]
-    db.session.execute(_upsert(rows))
+    db.session.execute(_upsert(), rows)
 
 
 def _month_of(column):

@@ -18,6 +18,7 @@ from proxiservices.domain.places import PLACE_LABELS, RESIDENCE
 from proxiservices.extensions import db
 from proxiservices.models import BodyKind, CatalogueTheme, Need
 from proxiservices.models.tree import CATALOGUE
+from proxiservices.services import answer_cache
 from proxiservices.services.rows import assign
 
 # Where a resident gets help with any fiche: the help desks of DESIGN.md.
@@ -242,26 +243,80 @@ def _trail(node: CatalogueTheme | None, themes: dict[int, CatalogueTheme]):
 
 
 @dataclass(frozen=True)
+class TrailStep:
+    """One theme of a fiche's service-public.fr path, as its breadcrumb shows it."""
+
+    code: str
+    title: str
+
+
+@dataclass(frozen=True)
+class KindLabel:
+    """An office a fiche names besides its own."""
+
+    code: str
+    label: str
+
+
+@dataclass(frozen=True)
 class FicheContext:
     """What a result page adds for a catalogue fiche: where it sits in service-public.fr,
     the other offices the fiche names, and how old the copy is."""
 
-    trail: list[CatalogueTheme]
-    other_kinds: list[BodyKind]
+    trail: list[TrailStep]
+    other_kinds: list[KindLabel]
     places: list[str]
     copy: Copy
     # No office of the fiche is one we know: the fiche's own words are the answer.
     unmapped: bool
 
 
+@dataclass(frozen=True)
+class _Labels:
+    """Every catalogue theme (id -> code, title, parent id) and office label, kept per
+    directory generation: a result page reads them without a query."""
+
+    themes: dict[int, tuple[str, str, int | None]]
+    kinds: dict[str, str]
+
+
+def _labels() -> _Labels:
+    generation, labels = answer_cache.get(_LABELS_KEY)
+    if labels is None:
+        t = CatalogueTheme
+        labels = _Labels(
+            themes={
+                id_: (code, title, parent_id)
+                for id_, code, title, parent_id in db.session.execute(
+                    select(t.id, t.code, t.title, t.parent_id)
+                )
+            },
+            kinds=dict(db.session.execute(select(BodyKind.code, BodyKind.label)).all()),
+        )
+        answer_cache.put(generation, _LABELS_KEY, labels)
+    return labels
+
+
+_LABELS_KEY = "catalogue.fiche_labels"
+
+
 def fiche_context(need: Need, seed_dir: str) -> FicheContext | None:
+    """The fiche's part of its result page, from labels kept between requests: no query."""
     if need.origin != CATALOGUE:
         return None
-    others = list(db.session.scalars(select(BodyKind).where(BodyKind.code.in_(need.other_kinds))))
-    others.sort(key=lambda k: need.other_kinds.index(k.code))
+    labels = _labels()
+    trail: list[TrailStep] = []
+    node = labels.themes.get(need.catalogue_theme_id)
+    while node is not None:
+        trail.insert(0, TrailStep(node[0], node[1]))
+        node = labels.themes.get(node[2])
     return FicheContext(
-        trail=theme_trail(need),
-        other_kinds=others,
+        trail=trail,
+        other_kinds=[
+            KindLabel(code, labels.kinds[code])
+            for code in dict.fromkeys(need.other_kinds)
+            if code in labels.kinds
+        ],
         places=(need.where_text or "").splitlines(),
         copy=read_copy(seed_dir),
         unmapped=need.body_kind_code == UNMAPPED_KIND,
