@@ -14,11 +14,10 @@ from proxiservices.domain import hours
 from proxiservices.domain.hours import PARIS
 from proxiservices.extensions import csrf
 from proxiservices.models import Body, Need
-from proxiservices.services.catalogue import theme_title
 from proxiservices.services.communes import search_communes
 from proxiservices.services.needs import get_need
 from proxiservices.services.orientation import OrientationError, SiteAnswer, orient
-from proxiservices.services.search import search_needs
+from proxiservices.services.search import need_theme_title, search_needs
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
@@ -39,7 +38,7 @@ def need_json(need: Need) -> dict[str, Any]:
     return {
         "slug": need.slug,
         "title": need.title,
-        "theme": theme_title(need),
+        "theme": need_theme_title(need),
         "body_kind": need.body_kind_code,
         "documents": list(need.documents),
         "online_url": need.online_url,

@@ -17,6 +17,8 @@ from bisect import bisect_left
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
+from itertools import pairwise
+from operator import itemgetter
 
 import snowballstemmer
 from rapidfuzz import process
@@ -81,6 +83,7 @@ TYPO_MIN_LENGTH = 5  # "pars" is not a typo of "pays"
 TYPO_TWO_LENGTH = 8  # from this length two letters may be wrong
 MAX_QUERY_WORDS = 24
 PHRASE_CANDIDATES = 200
+CANDIDATES_CACHE_SIZE = 20_000  # query words remembered per index
 CATALOGUE_TIER = 1
 # A catalogue fiche's points count for this share: it must match clearly better than a
 # curated need (written for the desk, with its words) to come before it.
@@ -227,10 +230,14 @@ class SearchIndex:
         self.surface_stems: dict[str, set[str]] = {}
         # Per document: multi-word vocabulary said in order ("carte grise").
         self.phrases: list[list[tuple[tuple[str, ...], str, str]]] = []
+        # Bodies, themes and much vocabulary come back need after need: analysed once.
+        analysed: dict[str, list[Word]] = {}
         for index, document in enumerate(self.documents):
             phrases: list[tuple[tuple[str, ...], str, str]] = []
             for name, text in document.fields():
-                words = analyse(text)
+                words = analysed.get(text)
+                if words is None:
+                    words = analysed[text] = analyse(text)
                 weight = FIELD_WEIGHTS[name]
                 for word in words:
                     self.surface_stems.setdefault(word.surface, set()).add(word.stem)
@@ -248,7 +255,20 @@ class SearchIndex:
         # Between equal catalogue fiches the shorter title is the more specific answer
         # ("Examen du permis de chasse" before "Permis de chasse perdu ou abîmé : …");
         # the curated titles are written for the desk and need no such rule.
-        self.title_lengths = [len(analyse(d.title)) if d.tier else 0 for d in self.documents]
+        self.title_lengths = [len(analysed[d.title]) if d.tier else 0 for d in self.documents]
+        self.titles = [d.title for d in self.documents]
+        self.tiers = [d.tier for d in self.documents]
+        # First two stems of a phrase -> the documents having such a phrase.
+        self.phrase_starts: dict[str, dict[str, set[int]]] = {}
+        for index, phrases in enumerate(self.phrases):
+            for stems, _, _ in phrases:
+                seconds = self.phrase_starts.setdefault(stems[0], {})
+                seconds.setdefault(stems[1], set()).add(index)
+        self._points_cache: dict[tuple[str, float], dict[int, float]] = {}
+        self._points_kept = 0
+        self._postings_size = sum(len(docs) for docs in self.postings.values())
+        self._candidates_cache: dict[Word, list[_Candidate]] = {}
+        self._near_cache: dict[tuple[int, int], list[str]] = {}
 
     # -- looking words up --------------------------------------------------------
 
@@ -263,8 +283,27 @@ class SearchIndex:
         # The shortest completions are the likeliest ("alloc" → "allocation").
         return sorted(found, key=lambda s: (len(s), s))[:MAX_PREFIX_EXPANSIONS]
 
+    def _surfaces_near(self, length: int, distance: int) -> list[str]:
+        """The vocabulary's words whose length is within `distance` of `length`, in order:
+        no other can be that close to a word of this length."""
+        key = (length, distance)
+        near = self._near_cache.get(key)
+        if near is None:
+            near = [s for s in self.surfaces if abs(len(s) - length) <= distance]
+            self._near_cache[key] = near
+        return near
+
     def candidates(self, word: Word) -> list[_Candidate]:
-        """Vocabulary stems a query word may stand for, best first."""
+        """Vocabulary stems a query word may stand for, best first; kept for the words
+        that come back (the typo lookup scans the whole vocabulary)."""
+        cached = self._candidates_cache.get(word)
+        if cached is None:
+            if len(self._candidates_cache) >= CANDIDATES_CACHE_SIZE:
+                self._candidates_cache.clear()
+            cached = self._candidates_cache[word] = self._find_candidates(word)
+        return cached
+
+    def _find_candidates(self, word: Word) -> list[_Candidate]:
         found: dict[str, _Candidate] = {}
 
         def offer(candidate: _Candidate) -> None:
@@ -283,7 +322,7 @@ class SearchIndex:
             limit = 1 if len(word.surface) < TYPO_TWO_LENGTH else 2
             for surface, distance, _ in process.extract(
                 word.surface,
-                self.surfaces,
+                self._surfaces_near(len(word.surface), limit),
                 scorer=OSA.distance,
                 score_cutoff=limit,
                 limit=MAX_TYPO_CANDIDATES,
@@ -298,57 +337,83 @@ class SearchIndex:
 
     # -- ranking ------------------------------------------------------------------
 
+    def _points(self, stem_: str, quality: float) -> dict[int, float]:
+        """Document index -> what a word matching this stem this well earns there. Built
+        on first use and kept: the same words come back query after query."""
+        key = (stem_, quality)
+        points = self._points_cache.get(key)
+        if points is None:
+            idf, tier_weights = self.idf[stem_], self.tier_weights
+            points = {
+                index: quality * weight * idf * tier_weights[index]
+                for index, (weight, _) in self.postings[stem_].items()
+            }
+            # At most as many entries as the postings themselves (memory of each worker).
+            self._points_kept += len(points)
+            if self._points_kept > self._postings_size:
+                self._points_cache.clear()
+                self._points_kept = len(points)
+            self._points_cache[key] = points
+        return points
+
     def search(self, query: str, limit: int = 10, *, partial_last: bool = False) -> list[Hit]:
         words = analyse(query, partial_last=partial_last, ages=True)
         scores: dict[int, float] = {}
-        tier_weights = self.tier_weights
-        # Per query word and document, only the best way the word matched counts: its
-        # points, candidate and field. The explanations (WordMatch, Hit) are only built for
-        # the front runners: a common word touches thousands of needs.
-        per_word: list[dict[int, tuple[float, _Candidate, str]]] = []
+        # Per query word and document, only the best points the word earned there count.
+        # Which candidate and field earned them (WordMatch, Hit) is only worked out for the
+        # results kept: a common word touches thousands of needs.
+        per_word: list[dict[int, float]] = []
+        per_word_candidates: list[list[_Candidate]] = []
         query_stems: list[set[str]] = []
         for word in words:
-            best: dict[int, tuple[float, _Candidate, str]] = {}
+            best: dict[int, float] = {}
             stems_here: set[str] = set()
-            for candidate in self.candidates(word):
+            candidates = self.candidates(word)
+            for candidate in candidates:
                 if candidate.quality >= PREFIX_QUALITY:
                     stems_here.add(candidate.stem)
-                idf = self.idf[candidate.stem]
-                for index, (weight, name) in self.postings[candidate.stem].items():
-                    points = candidate.quality * weight * idf * tier_weights[index]
-                    if index not in best or best[index][0] < points:
-                        best[index] = (points, candidate, name)
+                points_here = self._points(candidate.stem, candidate.quality)
+                if not best:
+                    best = dict(points_here)
+                    continue
+                known = best.get
+                for index, points in points_here.items():
+                    if known(index, 0.0) < points:
+                        best[index] = points
             query_stems.append(stems_here)
             per_word.append(best)
-            for index, (points, _, _) in best.items():
-                scores[index] = scores.get(index, 0.0) + points
+            per_word_candidates.append(candidates)
+            if not scores:
+                scores = dict(best)
+                continue
+            so_far = scores.get
+            for index, points in best.items():
+                scores[index] = so_far(index, 0.0) + points
         if not scores:
             return []
         # Only the front runners can be reordered by a phrase said in order.
-        leaders = [
-            (index, self._hit(index, score, words, per_word))
-            for index, score in sorted(scores.items(), key=lambda item: -item[1])[
-                :PHRASE_CANDIDATES
-            ]
-        ]
-        for hit_index, hit in leaders:
-            self._add_phrase_bonus(hit_index, hit, query_stems)
-        ranked = [
-            hit
-            for _, hit in sorted(
-                leaders,
-                key=lambda item: (
-                    -round(item[1].score, 6),
-                    item[1].document.tier,
-                    self.title_lengths[item[0]],
-                    item[1].document.title,
-                ),
-            )
-        ]
-        floor = ranked[0].score * KEEP_SHARE
-        kept = [h for h in ranked if h.score >= floor][:limit]
-        for hit in kept:
-            hit.score = round(hit.score, 3)
+        leaders = sorted(scores.items(), key=itemgetter(1), reverse=True)[:PHRASE_CANDIDATES]
+        phrases = self._phrase_bonuses([index for index, _ in leaders], query_stems)
+        tiers, titles, title_lengths = self.tiers, self.titles, self.title_lengths
+        ranked = []
+        for position, (index, score) in enumerate(leaders):
+            total = score + phrases[index][1] if index in phrases else score
+            # The position keeps equal keys in the leaders' order (a stable sort).
+            key = (-round(total, 6), tiers[index], title_lengths[index], titles[index])
+            ranked.append((key, position, index, total))
+        ranked.sort()
+        floor = ranked[0][3] * KEEP_SHARE
+        kept: list[Hit] = []
+        for _, _, index, total in ranked:
+            if len(kept) == limit:
+                break
+            if total < floor:
+                continue
+            hit = self._hit(index, total, words, per_word, per_word_candidates)
+            if index in phrases:
+                hit.phrase, hit.phrase_points = phrases[index]
+            hit.score = round(total, 3)
+            kept.append(hit)
         return kept
 
     def _hit(
@@ -356,46 +421,73 @@ class SearchIndex:
         index: int,
         score: float,
         words: list[Word],
-        per_word: list[dict[int, tuple[float, _Candidate, str]]],
+        per_word: list[dict[int, float]],
+        per_word_candidates: list[list[_Candidate]],
     ) -> Hit:
+        """The explanation of a result: for each query word, the first of its candidates
+        (best first) that earned its points in this document, and in which field."""
         hit = Hit(self.documents[index], score)
-        for word, best in zip(words, per_word, strict=True):
-            if index in best:
-                points, candidate, name = best[index]
-                idf = round(self.idf[candidate.stem], 3)
-                hit.matches.append(
-                    WordMatch(
-                        word.surface,
-                        candidate.stem,
-                        candidate.how,
-                        candidate.distance,
-                        name,
-                        idf,
-                        points,
-                    )
+        for word, best, candidates in zip(words, per_word, per_word_candidates, strict=True):
+            if index not in best:
+                continue
+            found: tuple[float, _Candidate, str] | None = None
+            for candidate in candidates:
+                posting = self.postings[candidate.stem].get(index)
+                if posting is None:
+                    continue
+                points = self._points(candidate.stem, candidate.quality)[index]
+                if found is None or found[0] < points:
+                    found = (points, candidate, posting[1])
+            points, candidate, name = found  # type: ignore[misc]
+            hit.matches.append(
+                WordMatch(
+                    word.surface,
+                    candidate.stem,
+                    candidate.how,
+                    candidate.distance,
+                    name,
+                    round(self.idf[candidate.stem], 3),
+                    points,
                 )
+            )
         return hit
 
-    def _add_phrase_bonus(self, index: int, hit: Hit, query_stems: list[set[str]]) -> None:
+    def _phrase_bonuses(
+        self, indexes: list[int], query_stems: list[set[str]]
+    ) -> dict[int, tuple[str, float]]:
         """Vocabulary of several words said in the same order counts once more, in part:
-        "carte grise" is not "carte" + "grise" anywhere in the need."""
+        "carte grise" is not "carte" + "grise" anywhere in the need. Returns, for the
+        documents that have one, the best such phrase and its points."""
         said = set().union(*query_stems)
-        for stems, name, text in self.phrases[index]:
-            # Most phrases have a word the query lacks: skip them before trying each start.
-            if len(stems) > len(query_stems) or not said.issuperset(stems):
-                continue
-            for start in range(len(query_stems) - len(stems) + 1):
-                if all(s in query_stems[start + i] for i, s in enumerate(stems)):
-                    points = (
-                        PHRASE_SHARE
-                        * self.tier_weights[index]
-                        * FIELD_WEIGHTS[name]
-                        * sum(self.idf.get(s, 0.0) for s in stems)
-                    )
-                    if points > hit.phrase_points:
-                        hit.phrase, hit.phrase_points = text, points
-                    break
-        hit.score += hit.phrase_points
+        # Only documents with a phrase whose first two words were said one after the
+        # other can have one: the others are not tried.
+        possible: set[int] = set()
+        for first_said, next_said in pairwise(query_stems):
+            for first in first_said:
+                seconds = self.phrase_starts.get(first)
+                if seconds:
+                    for second in seconds.keys() & next_said:
+                        possible.update(seconds[second])
+        bonuses: dict[int, tuple[str, float]] = {}
+        for index in possible.intersection(indexes):
+            best: tuple[str, float] | None = None
+            for stems, name, text in self.phrases[index]:
+                if len(stems) > len(query_stems) or not said.issuperset(stems):
+                    continue
+                for start in range(len(query_stems) - len(stems) + 1):
+                    if all(s in query_stems[start + i] for i, s in enumerate(stems)):
+                        points = (
+                            PHRASE_SHARE
+                            * self.tier_weights[index]
+                            * FIELD_WEIGHTS[name]
+                            * sum(self.idf.get(s, 0.0) for s in stems)
+                        )
+                        if points > (best[1] if best else 0.0):
+                            best = (text, points)
+                        break
+            if best is not None:
+                bonuses[index] = best
+        return bonuses
 
     # -- no dead ends ---------------------------------------------------------------
 

@@ -26,6 +26,7 @@ from proxiservices.models import (
     UnansweredSearch,
 )
 from proxiservices.models.tree import CATALOGUE
+from proxiservices.services import answer_cache
 from proxiservices.services.catalogue import theme_title, theme_trail
 
 UNANSWERED_DAYS = 90
@@ -80,9 +81,17 @@ def _bump_revision_when_needs_change(session: Session, _context) -> None:
             connection.execute(CatalogueRevision.__table__.insert().values(id=1, token=token))
 
 
+_REVISION = CatalogueRevision.__table__
+_READ_REVISION = select(_REVISION.c.token).where(_REVISION.c.id == 1)
+
+
 def current_revision() -> str:
-    stmt = select(CatalogueRevision.token).where(CatalogueRevision.id == 1)
-    return db.session.scalar(stmt) or ""
+    """Read on every search: straight on the session's connection, without the ORM's
+    statement handling, which cost more than the query itself."""
+    session = db.session
+    if session.autoflush:
+        session.flush()  # as any query of the session would: a pending edit of a need counts
+    return session.connection().execute(_READ_REVISION).scalar() or ""
 
 
 def _build(revision: str) -> _Cached:
@@ -132,6 +141,12 @@ def search_index() -> _Cached:
     return cached
 
 
+def warm_search_index() -> None:
+    """Build the index before any search asks for it: gunicorn's master does it once
+    before forking (gunicorn.conf.py), so no worker spends seconds on its first search."""
+    search_index()
+
+
 def search_needs(query: str, limit: int = 10, *, typing: bool = False) -> list[SearchResult]:
     """The needs that answer a free-text query, best first. `typing` treats the last word
     as unfinished (search as you type)."""
@@ -147,6 +162,40 @@ def search_needs(query: str, limit: int = 10, *, typing: bool = False) -> list[S
 
 def spelling_suggestions(query: str) -> list[str]:
     return search_index().index.suggestions(query)
+
+
+# -- the theme of a need, for each answer ----------------------------------------------
+
+_THEMES = CatalogueTheme.__table__
+_TOP_TITLES = "catalogue theme id -> title of the top of its path"
+
+
+def need_theme_title(need: Need) -> str | None:
+    """theme_title(need), without reading every catalogue theme for each answer: the top
+    title of each is kept per directory generation (services/answer_cache.py)."""
+    if need.theme is not None:
+        return need.theme.title
+    if need.catalogue_theme_id is None:
+        return None
+    return _top_titles().get(need.catalogue_theme_id)
+
+
+def _top_titles() -> dict[int, str]:
+    # A request's own uncommitted edits are not in the cache: read them.
+    own_edits = bool(db.session.info.get("directory_changed"))
+    generation, titles = (None, None) if own_edits else answer_cache.get(_TOP_TITLES)
+    if titles is None:
+        rows = db.session.execute(select(_THEMES.c.id, _THEMES.c.parent_id, _THEMES.c.title))
+        themes = {id_: (parent_id, title) for id_, parent_id, title in rows}
+        titles = {}
+        for id_ in themes:
+            top = id_
+            while themes[top][0] in themes:
+                top = themes[top][0]
+            titles[id_] = themes[top][1]
+        if not own_edits:
+            answer_cache.put(generation, _TOP_TITLES, titles)
+    return titles
 
 
 # -- searches that found nothing ------------------------------------------------------

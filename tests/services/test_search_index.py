@@ -12,8 +12,14 @@ from flask_migrate import upgrade
 from sqlalchemy import select
 
 from proxiservices.extensions import db
-from proxiservices.models import Need, Theme, UnansweredSearch, User
-from proxiservices.services.search import current_revision, search_needs, strip_personal
+from proxiservices.models import CatalogueTheme, Need, Theme, UnansweredSearch, User
+from proxiservices.services.catalogue import theme_title
+from proxiservices.services.search import (
+    current_revision,
+    need_theme_title,
+    search_needs,
+    strip_personal,
+)
 from proxiservices.services.seeding import seed_all
 from tests.conftest import ROOT, make_app
 
@@ -153,6 +159,39 @@ def test_a_change_of_need_gives_a_new_revision(workspace):
         need.summary = before
         db.session.commit()
         assert current_revision() not in (revision, changed), "never an old revision again"
+
+
+def test_a_pending_edit_of_a_need_is_searched_before_its_commit(workspace):
+    """As before the revision was read outside the ORM: the session's own edits count."""
+    with workspace.app_context():
+        need = db.session.scalar(select(Need).where(Need.slug == "cantine"))
+        before = list(need.keywords or [])
+        need.keywords = [*before, "zorglubine"]
+        assert [r.slug for r in search_needs("zorglubine")] == ["cantine"]
+        db.session.rollback()
+        assert search_needs("zorglubine") == []
+
+
+def test_the_theme_of_each_need_is_its_theme_title(workspace):
+    """need_theme_title (API answers) says what theme_title says, need by need, and
+    follows a renamed service-public.fr theme."""
+    with workspace.app_context():
+        needs = list(db.session.scalars(select(Need)))
+        assert any(n.theme is None and n.catalogue_theme_id for n in needs)
+        assert [need_theme_title(n) for n in needs] == [theme_title(n) for n in needs]
+        fiche = next(n for n in needs if n.theme is None and n.catalogue_theme_id)
+        top = db.session.get(CatalogueTheme, fiche.catalogue_theme_id)
+        while top.parent_id is not None:
+            top = db.session.get(CatalogueTheme, top.parent_id)
+        before = top.title
+        top.title = "Thème renommé"
+        db.session.commit()
+        try:
+            assert need_theme_title(fiche) == "Thème renommé"
+        finally:
+            top.title = before
+            db.session.commit()
+        assert need_theme_title(fiche) == before
 
 
 # -- what may be kept of a query --------------------------------------------------------

@@ -251,3 +251,41 @@ def test_equal_catalogue_fiches_put_the_shortest_title_first():
         ]
     )
     assert keys(index, "permis de chasse") == ["sp-F2", "sp-F3"]
+
+
+def explained(hits):
+    return [(h.key, h.score, h.phrase, h.phrase_points, h.matches) for h in hits]
+
+
+@pytest.mark.parametrize(
+    ("query", "typing"),
+    [("carte grise", False), ("agriculteur retraitte", False), ("alloc", True), ("cni vol", False)],
+)
+def test_a_search_asked_again_is_answered_and_explained_the_same(query, typing):
+    """The index keeps what each word matched: the second answer is the first one."""
+    index = SearchIndex(NEEDS)
+    first = explained(index.search(query, partial_last=typing))
+    assert first
+    assert explained(index.search(query, partial_last=typing)) == first
+    assert explained(SearchIndex(NEEDS).search(query, partial_last=typing)) == first
+
+
+def test_a_phrase_counts_only_said_in_that_order(index):
+    assert index.search("carte grise")[0].phrase == "carte grise"
+    reversed_words = {h.key: h for h in index.search("grise carte")}
+    assert reversed_words["carte-grise"].phrase is None
+    assert reversed_words["carte-grise"].phrase_points == 0.0
+
+
+def test_needs_with_equal_scores_and_titles_keep_their_order():
+    index = SearchIndex([Document(key, "Permis de chasser") for key in ("b", "c", "a")])
+    assert keys(index, "permis de chasser") == ["b", "c", "a"]
+    assert keys(index, "permis de chasser", limit=2) == ["b", "c"]
+
+
+@pytest.mark.parametrize(
+    ("typed", "expected"),
+    [("cambrolage", "cni-vol"), ("cambrioolage", "cni-vol"), ("agricultuer", "retraite-msa")],
+)
+def test_a_typo_that_changes_the_length_is_forgiven(index, typed, expected):
+    assert keys(index, typed)[0] == expected

@@ -180,6 +180,16 @@ def test_needs_search_answers_like_the_detail(client):
         assert first[key] == detail[key]
 
 
+def test_a_catalogue_fiche_has_the_same_theme_in_search_and_detail(client):
+    """The top of its service-public.fr path, in both (the detail reads it from a cache)."""
+    results = client.get("/api/v1/needs?q=permis&limit=50").get_json()["results"]
+    fiches = [r for r in results if r["origin"] == "catalogue"][:5]
+    assert fiches
+    for fiche in fiches:
+        assert fiche["theme"]
+        assert client.get(f"/api/v1/needs/{fiche['slug']}").get_json()["theme"] == fiche["theme"]
+
+
 def test_needs_search_default_limit_is_10(client):
     default = client.get("/api/v1/needs?q=carte").get_json()["results"]
     assert len(default) == 10
