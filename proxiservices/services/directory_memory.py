@@ -98,8 +98,10 @@ class SitePoint:
 @contextmanager
 def _reading():
     """A session of our own: the objects it loads are detached when it closes, and a
-    commit elsewhere never expires them."""
-    session = Session(db.engine, expire_on_commit=False)
+    commit elsewhere never expires them. It reads on the request session's connection,
+    inside its transaction (never ending it): no second connection to check out and ping
+    for a need or a commune read on first use."""
+    session = Session(bind=db.session.connection(), expire_on_commit=False)
     session.info["directory_memory"] = True
     try:
         yield session
