@@ -103,6 +103,11 @@ def _state() -> _State:
 def generation() -> int | None:
     """The directory generation this request may use; None when the database has none
     (then nothing is cached)."""
+    if db.session.info.get("directory_changed"):
+        # This transaction moved the generation without committing yet: what it reads must
+        # not be kept, and its uncommitted number must not become the process's (a rollback
+        # would let a later commit reuse it for other data).
+        return None
     state = _state()
     clock = time.monotonic()
     period = float(current_app.config["DIRECTORY_CHECK_SECONDS"])
@@ -197,6 +202,12 @@ def _bulk_statement(state) -> None:
     if table is not None and getattr(table, "name", None) in WATCHED_TABLES:
         bump(state.session.connection())
         state.session.info["directory_changed"] = True
+
+
+@event.listens_for(Session, "after_rollback")
+def _after_rollback(session) -> None:
+    """The edits went with the transaction: the session reads the caches again."""
+    session.info.pop("directory_changed", None)
 
 
 @event.listens_for(Session, "after_commit")

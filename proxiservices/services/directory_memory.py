@@ -32,7 +32,7 @@ from collections import OrderedDict, defaultdict
 from collections.abc import Iterable, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session, joinedload, selectinload
@@ -72,6 +72,8 @@ KEPT_PAST = timedelta(days=30)
 CELL_DEGREES = 0.5
 MAX_RINGS = 12
 LOAD_BATCH = 5000
+# Longer than any need slug (the column holds 120): not looked up.
+MAX_SLUG = 120
 
 _build_lock = threading.Lock()
 # Set in the __dict__ of every kept object (not a mapped attribute).
@@ -240,38 +242,48 @@ class Snapshot:
         for permanence in permanences.unique():
             self.permanences.setdefault(permanence.body.kind_code, []).append(permanence)
         if len(self.points) <= EAGER_SITES:
-            self._load_sites(session, list(self.points))
+            # The snapshot is not published yet: no reader sees these before they are marked.
+            self.sites.update(self._read_sites(session, list(self.points)))
         # Communes in one read when no more than EAGER_COMMUNES; needs always by slug.
         communes = list(session.scalars(select(Commune).limit(EAGER_COMMUNES + 1)))
         if len(communes) <= EAGER_COMMUNES:
             self.communes.update((c.insee, c) for c in communes)
             self.all_communes = True
 
-    def _load_sites(self, session: Session, ids: Sequence[int]) -> None:
+    @staticmethod
+    def _read_sites(session: Session, ids: Sequence[int]) -> dict[int, Site]:
+        sites: dict[int, Site] = {}
         for start in range(0, len(ids), LOAD_BATCH):
             batch = ids[start : start + LOAD_BATCH]
             stmt = _site_options(select(Site)).where(Site.id.in_(batch))
-            self.sites.update((s.id, s) for s in session.scalars(stmt).unique())
+            sites.update((s.id, s) for s in session.scalars(stmt).unique())
+        return sites
 
     # Reading ---------------------------------------------------------------------------
 
     def need(self, slug: str) -> Need | None:
-        if slug in self.needs or self.all_needs:
-            return self.needs.get(slug)
+        # One lookup (another thread may evict between a test and a get); unknown slugs are
+        # not kept, so that made-up addresses cannot fill the memory or push real ones out.
+        need = self.needs.get(slug)
+        if need is not None or self.all_needs or not slug or len(slug) > MAX_SLUG:
+            return need
         with _reading() as session:
             need = session.scalars(_need_query().where(Need.slug == slug)).unique().one_or_none()
-        self._keep(self.needs, slug, need)
+        if need is not None:
+            self._keep(self.needs, slug, need)
         return need
 
     def commune(self, insee: str) -> Commune | None:
         """As services.communes.get_commune."""
         if not insee or len(insee) > 5:
             return None
-        if insee in self.communes or self.all_communes:
-            return self.communes.get(insee)
+        commune = self.communes.get(insee)
+        if commune is not None or self.all_communes:
+            return commune
         with _reading() as session:
             commune = session.get(Commune, insee)
-        self._keep(self.communes, insee, commune)
+        if commune is not None:
+            self._keep(self.communes, insee, commune)
         return commune
 
     def _keep(self, kept: OrderedDict, key, value) -> None:
@@ -285,8 +297,11 @@ class Snapshot:
         ids = list(ids)
         missing = [i for i in ids if i not in self.sites and i in self.points]
         if missing:
-            with self._lock, _reading() as session:
-                self._load_sites(session, [i for i in missing if i not in self.sites])
+            with self._lock:
+                with _reading() as session:
+                    read = self._read_sites(session, [i for i in missing if i not in self.sites])
+                # Shared only once marked (when the reading session closed).
+                self.sites.update(read)
         return {i: self.sites[i] for i in ids if i in self.sites}
 
     def competent_ids(self, kind: str, codes: Iterable[str]) -> list[int]:
@@ -345,7 +360,9 @@ class Snapshot:
         """As alerts.list_for_areas; None for a moment before the alerts kept."""
         local = alert_service.wall_clock(at)
         if self.alerts is None:
-            self._load_alerts(local - KEPT_PAST)
+            # From the earlier of now and `at`: a first answer asked for a future moment
+            # must not send every later answer of the generation back to the database.
+            self._load_alerts(min(local, _wall_clock_now()) - KEPT_PAST)
         if local < self.alerts_since:  # type: ignore[operator]
             return None
         picked = alert_service.pick_for_areas(
@@ -378,7 +395,9 @@ class Snapshot:
         """As ateliers.list_for_orientation; None for a moment before the ateliers kept."""
         local = alert_service.wall_clock(at)
         if self.ateliers is None:
-            self._load_ateliers(local - KEPT_PAST)
+            # From the earlier of now and `at`: a first answer asked for a future moment
+            # must not send every later answer of the generation back to the database.
+            self._load_ateliers(min(local, _wall_clock_now()) - KEPT_PAST)
         if local < self.ateliers_since:  # type: ignore[operator]
             return None
         return atelier_service.pick_for_orientation(
@@ -405,6 +424,10 @@ class Snapshot:
                 )
                 ateliers = list(session.scalars(stmt).unique())
             self.ateliers_since, self.ateliers = since, ateliers
+
+
+def _wall_clock_now() -> datetime:
+    return alert_service.wall_clock(datetime.now(UTC))
 
 
 def _area_names(codes: set[str]) -> dict[str, str]:

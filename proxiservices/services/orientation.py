@@ -403,7 +403,8 @@ def _select_in_memory(
     same order (by id), ranked by the same domain functions; no query."""
     origin = commune_place(commune)
     codes = commune.territory_codes | {"FR"}
-    kind = memory.kinds[need.body_kind_code]
+    # A kind created after the snapshot (by another worker, not yet noticed) is the need's own.
+    kind = memory.kinds.get(need.body_kind_code) or need.body_kind
 
     def candidates(ids: Iterable[int]) -> list[CandidateSite]:
         return [

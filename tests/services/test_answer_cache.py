@@ -159,3 +159,23 @@ def test_a_site_deleted_by_another_worker_is_left_out_not_a_crash(seeded_app):
         fresh = answer_from(need, commune, at, selection)
         assert [a.site.id for a in answer.sites] == [a.site.id for a in fresh.sites]
         assert [a.site.id for a in answer.help_desks] == [a.site.id for a in fresh.help_desks]
+
+
+def test_an_uncommitted_edit_never_becomes_the_process_generation(workspace):
+    """A transaction that moved the generation and then rolls back: its number must not be
+    taken as the process's, or a later commit reaching the same number would be served
+    from answers computed before it."""
+    with workspace.app_context():
+        answer_cache.clear()
+        committed = answer_cache.generation()
+        assert committed is not None
+        site = db.session.scalars(select(Site).limit(1)).one()
+        site.name = site.name + " (brouillon)"
+        db.session.flush()  # moves the generation in this transaction
+        assert answer_cache.generation() is None  # nothing read or kept meanwhile
+        key = ("test", "uncommitted")
+        answer_cache.put(*answer_cache.get(key)[:1], key, "from the draft")
+        db.session.rollback()
+        answer_cache.clear()
+        assert answer_cache.generation() == committed
+        assert answer_cache.get(key) == (committed, None)

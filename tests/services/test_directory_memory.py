@@ -340,3 +340,18 @@ def test_kept_objects_never_join_the_request_session(richer):
         with pytest.raises(RuntimeError, match="read-only"):
             db.session.add(answer.sites[0].site)
         db.session.rollback()
+
+
+def test_unknown_needs_and_communes_are_not_kept(seeded):
+    from proxiservices.services import directory_memory
+
+    with seeded.test_request_context("/"):
+        snapshot = directory_memory.current()
+        assert snapshot is not None
+        before = (len(snapshot.needs), len(snapshot.communes))
+        for i in range(50):
+            assert snapshot.need(f"inconnue-{i}") is None
+            assert snapshot.need("x" * 5000) is None
+        assert snapshot.commune("00000") is None
+        assert (len(snapshot.needs), len(snapshot.communes)) == before
+        assert snapshot.need("aide-logement") is not None
