@@ -87,6 +87,13 @@ def _wall(days: float = 0) -> datetime:
     return (_now() + timedelta(days=days)).replace(tzinfo=None, microsecond=0)
 
 
+def _midnight(days: int) -> datetime:
+    """The start of a day as a wall-clock time: a closure of whole days reaches the hours
+    whatever the time the tests run at (a 12-hour one from now misses 9h–12h hours when
+    it starts in the afternoon)."""
+    return _wall(days).replace(hour=0, minute=0, second=0)
+
+
 def _user(email: str) -> User:
     return db.session.scalars(select(User).where(User.email == email)).one()
 
@@ -355,8 +362,8 @@ def _grow_directory(base: Base, step: Step) -> None:
                 Closure(
                     site_id=site.id,
                     kind="closed",
-                    starts_at=_wall(6 + i),
-                    ends_at=_wall(6.5 + i),
+                    starts_at=_midnight(6 + i),
+                    ends_at=_midnight(7 + i),
                     message=f"Fermeture {tag}",
                 ),
                 Closure(
