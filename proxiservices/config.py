@@ -66,6 +66,13 @@ def load(instance_path: str, environ: dict[str, str] | None = None) -> dict[str,
         # Seconds a worker may keep showing cached answers after another worker's directory
         # edit (services/answer_cache.py); its own edits are seen at once.
         "DIRECTORY_CHECK_SECONDS": 1,
+        # Anonymous visits (public result pages, API answers) are kept by each process and
+        # written in batches (services/write_behind.py): every ACTIVITY_BUFFER_SECONDS, or
+        # once ACTIVITY_BUFFER_ROWS wait; at most ACTIVITY_BUFFER_MAX are kept while the
+        # database is down. 0 seconds: each visit is written in its request.
+        "ACTIVITY_BUFFER_SECONDS": 2,
+        "ACTIVITY_BUFFER_ROWS": 500,
+        "ACTIVITY_BUFFER_MAX": 50000,
         "MAIL_SERVER": "localhost",
         "MAIL_PORT": 25,
         "MAIL_USE_TLS": False,

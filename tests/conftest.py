@@ -61,6 +61,9 @@ def make_app(url: str, **extra):
             # A process sees its own directory edits at once; never re-reading the directory
             # generation on a timer keeps the query counts of the tests exact (issue 8).
             "DIRECTORY_CHECK_SECONDS": 3600,
+            # Visits written in their request, so that a test reads them at once; the
+            # buffered writing has its tests (tests/services/test_write_behind.py).
+            "ACTIVITY_BUFFER_SECONDS": 0,
             **extra,
         }
     )

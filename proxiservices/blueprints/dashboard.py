@@ -68,6 +68,11 @@ def record_result_view(answer: OrientationAnswer) -> VisitView | None:
         if seen and at - seen < timedelta(minutes=SAME_VISIT_MINUTES):
             return _visit_view(remembered[1], channel)
     found_via = SEARCH if request.args.get("via") == "recherche" else TREE
+    buffer = activity.visits_buffer(current_app) if channel == PUBLIC else None
+    if buffer is not None:
+        _keep_once_sent(buffer, answer, channel, at, found_via)
+        session["visit"] = [key, None, at.isoformat()]
+        return None
     event = activity.record_visit(
         answer.need,
         answer.commune.insee,
@@ -90,6 +95,18 @@ def _commit(response: Response) -> Response:
     return response
 
 
+def _keep_once_sent(buffer, answer: OrientationAnswer, channel: str, at, found_via: str) -> None:
+    """An anonymous visit, to the process's buffer once the answer is ready (a failed page
+    counts no visit); written with the others within seconds."""
+
+    def keep(response: Response) -> Response:
+        if response.status_code < 400:
+            activity.keep_visit(buffer, answer.need, answer.commune, channel, at, found_via)
+        return response
+
+    after_this_request(keep)
+
+
 def _visit_view(event_id, channel: str) -> VisitView | None:
     if channel != DESK or not isinstance(event_id, int):
         return None
@@ -99,6 +116,10 @@ def _visit_view(event_id, channel: str) -> VisitView | None:
 
 def record_api_view(answer: OrientationAnswer) -> None:
     """Count an orientation answered through the JSON API (every call: no session there)."""
+    buffer = activity.visits_buffer(current_app)
+    if buffer is not None:
+        _keep_once_sent(buffer, answer, API, now(), TREE)
+        return
     activity.record_visit(
         answer.need, answer.commune.insee, API, now(), commit=False, commune=answer.commune
     )

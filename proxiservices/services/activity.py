@@ -6,16 +6,21 @@ département and of everywhere, in the same transaction: the dashboard reads tho
 
 from __future__ import annotations
 
+import threading
+from collections import Counter
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+from flask import Flask
 from sqlalchemy import String, cast, delete, func, insert, literal, literal_column, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import make_transient_to_detached
 
 from proxiservices.domain.hours import PARIS
 from proxiservices.extensions import db
-from proxiservices.models import AppointmentRequest, Commune, Need, User
+from proxiservices.models import AppointmentRequest, Commune, Need, Theme, User
 from proxiservices.models.activity import (
     ALL_AREAS,
     API,
@@ -31,6 +36,7 @@ from proxiservices.models.activity import (
     ActivityEvent,
 )
 from proxiservices.services.rows import get_by_id
+from proxiservices.services.write_behind import WriteBehind
 
 CHANNELS = (DESK, PUBLIC, API)
 FOUND_VIA = (TREE, SEARCH)
@@ -43,6 +49,35 @@ OUTCOMES = {
 
 class ActivityError(ValueError):
     """An outcome that cannot be set; the message is shown as is."""
+
+
+def visit_values(
+    need: Need,
+    commune_insee: str,
+    channel: str,
+    at: datetime,
+    *,
+    desk_site_id: int | None = None,
+    found_via: str = TREE,
+    outcome: str | None = None,
+) -> dict[str, Any]:
+    """The columns of one visit event (nothing about the resident)."""
+    if channel not in CHANNELS or found_via not in FOUND_VIA:
+        raise ValueError(f"unknown channel or way: {channel}, {found_via}")
+    return dict(
+        _NO_VALUES,
+        kind=VISIT,
+        occurred_at=at,
+        occurred_on=at.astimezone(PARIS).date(),
+        channel=channel,
+        need_id=need.id,
+        theme_id=need.theme_id,
+        body_kind_code=need.body_kind_code,
+        commune_insee=commune_insee,
+        desk_site_id=desk_site_id if channel == DESK else None,
+        found_via=found_via,
+        outcome=outcome if channel == DESK else None,
+    )
 
 
 def record_visit(
@@ -61,21 +96,14 @@ def record_visit(
     id known), for a page that commits once it is rendered: committing earlier would
     expire the objects the page is about to show. `commune`, the loaded commune of
     `commune_insee` when the caller has it, spares reading its EPCI and département again."""
-    if channel not in CHANNELS or found_via not in FOUND_VIA:
-        raise ValueError(f"unknown channel or way: {channel}, {found_via}")
-    values = dict(
-        _NO_VALUES,
-        kind=VISIT,
-        occurred_at=at,
-        occurred_on=at.astimezone(PARIS).date(),
-        channel=channel,
-        need_id=need.id,
-        theme_id=need.theme_id,
-        body_kind_code=need.body_kind_code,
-        commune_insee=commune_insee,
-        desk_site_id=desk_site_id if channel == DESK else None,
+    values = visit_values(
+        need,
+        commune_insee,
+        channel,
+        at,
+        desk_site_id=desk_site_id,
         found_via=found_via,
-        outcome=outcome if channel == DESK else None,
+        outcome=outcome,
     )
     # One cached INSERT rather than a unit-of-work flush (a third of the page's writing
     # time); the row then joins the session as if it had been flushed, every column loaded.
@@ -87,6 +115,112 @@ def record_visit(
     if commit:
         db.session.commit()
     return event
+
+
+# --- anonymous visits written in batches (issue 8) -----------------------------------------
+#
+# A public result page or an API answer keeps its visit in the process's buffer
+# (services/write_behind.py), written within ACTIVITY_BUFFER_SECONDS with the others: the
+# page itself then writes nothing. Desk visits are written in their request: their id is
+# shown, for the outcome buttons. ACTIVITY_BUFFER_SECONDS=0 writes every visit at once.
+
+
+@dataclass(frozen=True)
+class BufferedVisit:
+    values: dict[str, Any]  # the event's columns (visit_values)
+    areas: tuple[str | None, str | None]  # the commune's EPCI and département
+    keys: tuple[str, ...]  # the counts it moves
+
+
+def visits_buffer(app: Flask) -> WriteBehind | None:
+    """The application's buffer of anonymous visits; None when they are written at once."""
+    if float(app.config["ACTIVITY_BUFFER_SECONDS"]) <= 0:
+        return None
+    buffer = app.extensions.get(_BUFFER)
+    if buffer is None:
+        with _buffer_lock:
+            buffer = app.extensions.get(_BUFFER)
+            if buffer is None:
+                buffer = app.extensions[_BUFFER] = WriteBehind(
+                    # The application itself, not current_app: the thread has no context.
+                    getattr(app, "_get_current_object", lambda: app)(),
+                    "visites anonymes",
+                    write_visits,
+                    float(app.config["ACTIVITY_BUFFER_SECONDS"]),
+                    int(app.config["ACTIVITY_BUFFER_ROWS"]),
+                    int(app.config["ACTIVITY_BUFFER_MAX"]),
+                )
+    return buffer
+
+
+_BUFFER = "proxiservices.visits_buffer"
+_buffer_lock = threading.Lock()
+
+
+def keep_visit(
+    buffer: WriteBehind, need: Need, commune: Commune, channel: str, at: datetime, found_via: str
+) -> None:
+    """Count an anonymous visit (public page or API) through the buffer."""
+    if channel == DESK:
+        raise ValueError("a desk visit is written in its request (its id is shown)")
+    values = visit_values(need, commune.insee, channel, at, found_via=found_via)
+    keys = _keys(channel, need.theme_id, need.id, None, commune.insee)
+    buffer.add(BufferedVisit(values, (commune.epci_code, commune.departement_code), tuple(keys)))
+
+
+def write_visits(batch: list[BufferedVisit]) -> int:
+    """The events and their counts in one transaction; returns the events written."""
+    try:
+        _insert_visits(batch)
+    except IntegrityError:
+        # A need, a theme or a commune deleted since the visit: as for the events already
+        # written (ON DELETE SET NULL), the visit keeps what still exists.
+        db.session.rollback()
+        batch = _still_valid(batch)
+        if batch:
+            _insert_visits(batch)
+    return len(batch)
+
+
+def _insert_visits(batch: list[BufferedVisit]) -> None:
+    db.session.execute(insert(ActivityEvent), [visit.values for visit in batch])
+    totals: Counter[tuple[str, str, date, str]] = Counter()
+    for visit in batch:
+        day, insee = visit.values["occurred_on"], visit.values["commune_insee"]
+        for row in count_rows(day, insee, visit.keys, 1, visit.areas):
+            totals[(row["area_code"], row["grain"], row["day"], row["key"])] += 1
+    upsert_counts(
+        [
+            {"area_code": area, "grain": grain, "day": day, "key": key, "n": n}
+            for (area, grain, day, key), n in sorted(totals.items())  # fixed order: no deadlock
+        ]
+    )
+    db.session.commit()
+
+
+def _still_valid(batch: list[BufferedVisit]) -> list[BufferedVisit]:
+    def existing(column, values: set) -> set:
+        values.discard(None)
+        if not values:
+            return set()
+        return set(db.session.scalars(select(column).where(column.in_(values))))
+
+    needs = existing(Need.id, {v.values["need_id"] for v in batch})
+    themes = existing(Theme.id, {v.values["theme_id"] for v in batch})
+    communes = existing(Commune.insee, {v.values["commune_insee"] for v in batch})
+    kept = []
+    for visit in batch:
+        values = visit.values
+        if values["commune_insee"] not in communes:
+            continue
+        if values["need_id"] not in needs or values["theme_id"] not in themes:
+            values = {
+                **values,
+                "need_id": values["need_id"] if values["need_id"] in needs else None,
+                "theme_id": values["theme_id"] if values["theme_id"] in themes else None,
+            }
+        kept.append(BufferedVisit(values, visit.areas, visit.keys))
+    return kept
 
 
 _EVENTS = ActivityEvent.__table__
@@ -162,13 +296,23 @@ def commune_key(insee: str) -> str:
 
 
 def visit_keys(event: ActivityEvent) -> list[str]:
-    keys = [channel_key(event.channel)]
-    if event.channel == DESK:
+    return _keys(event.channel, event.theme_id, event.need_id, event.outcome, event.commune_insee)
+
+
+def _keys(
+    channel: str | None,
+    theme_id: int | None,
+    need_id: int | None,
+    outcome: str | None,
+    commune_insee: str,
+) -> list[str]:
+    keys = [channel_key(channel)]
+    if channel == DESK:
         keys += [
             DESK_KEY,
-            need_key(event.theme_id, event.need_id),
-            outcome_key(event.outcome),
-            commune_key(event.commune_insee),
+            need_key(theme_id, need_id),
+            outcome_key(outcome),
+            commune_key(commune_insee),
         ]
     return keys
 
@@ -202,23 +346,39 @@ def _add_counts(
     delta: int,
     areas: tuple[str | None, str | None] | None = None,
 ) -> None:
-    """Move the counts of one event, in a fixed order (two writers never deadlock);
-    `areas` is the commune's (EPCI, département) when already known."""
+    """Move the counts of one event; `areas` is the commune's (EPCI, département) when
+    already known."""
     if areas is None:
         areas = db.session.execute(
             select(Commune.epci_code, Commune.departement_code).where(
                 Commune.insee == commune_insee
             )
         ).one_or_none() or (None, None)
+    upsert_counts(count_rows(day, commune_insee, keys, delta, areas))
+
+
+def count_rows(
+    day: date,
+    commune_insee: str,
+    keys: Iterable[str],
+    delta: int,
+    areas: tuple[str | None, str | None],
+) -> list[dict[str, Any]]:
+    """The count rows one event moves (its commune, EPCI, département and everywhere; its
+    day and its month), in a fixed order: two writers never deadlock."""
     epci, departement = areas
-    areas = [a for a in (commune_insee, epci, departement, ALL_AREAS) if a]
-    rows = [
+    codes = [a for a in (commune_insee, epci, departement, ALL_AREAS) if a]
+    return [
         {"area_code": area, "grain": grain, "day": start, "key": key, "n": delta}
-        for area in sorted(areas)
+        for area in sorted(codes)
         for grain, start in ((DAY, day), (MONTH, day.replace(day=1)))
         for key in sorted(set(keys))
     ]
-    db.session.execute(_upsert(), rows)
+
+
+def upsert_counts(rows: list[dict[str, Any]]) -> None:
+    if rows:
+        db.session.execute(_upsert(), rows)
 
 
 def _month_of(column):

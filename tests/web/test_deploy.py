@@ -145,7 +145,12 @@ def deployed(database, tmp_path_factory):
         assert done.returncode == 0, done.stderr[-2000:]
     port = free_port()
     stderr_path = tmp_path_factory.mktemp("gunicorn") / "stderr.log"
-    env.update(PROXISERVICES_BIND=f"{HOST}:{port}", PROXISERVICES_WORKERS="2")
+    env.update(
+        PROXISERVICES_BIND=f"{HOST}:{port}",
+        PROXISERVICES_WORKERS="2",
+        # Anonymous visits kept by the workers for an hour: written only when they stop.
+        PROXISERVICES_ACTIVITY_BUFFER_SECONDS="3600",
+    )
     with stderr_path.open("w") as stderr:
         process = subprocess.Popen(
             [*tool("gunicorn"), "-c", "gunicorn.conf.py", "wsgi:app"],
@@ -250,12 +255,33 @@ def test_request_logs_are_json_without_personal_data(deployed):
         assert secret not in text
 
 
-def test_sigterm_stops_gunicorn_cleanly(deployed):
-    _, process, stderr_path = deployed
+def _api_visits(database: str) -> int:
+    engine = sa.create_engine(database)
+    try:
+        with engine.connect() as conn:
+            return conn.execute(
+                sa.text("SELECT count(*) FROM activity_event WHERE channel = 'api'")
+            ).scalar_one()
+    finally:
+        engine.dispose()
+
+
+def test_sigterm_stops_gunicorn_cleanly_and_the_visits_kept_are_written(deployed, database):
+    port, process, stderr_path = deployed
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        statuses = list(
+            pool.map(
+                lambda _: get(port, "/api/v1/orientation?need=aide-logement&commune=88160")[0],
+                range(12),
+            )
+        )
+    assert statuses == [200] * 12
+    assert _api_visits(database) == 0  # kept by the workers, not written yet
     workers = children_of(process.pid)
     assert stop(process) == 0
     assert "Shutting down: Master" in stderr_path.read_text()
     assert not any(Path(f"/proc/{pid}").exists() for pid in workers)
+    assert _api_visits(database) == 12  # each worker wrote its own before exiting
 
 
 def test_production_refuses_to_start_without_a_secret_key(tmp_path):

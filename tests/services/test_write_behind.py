@@ -1,0 +1,216 @@
+"""Anonymous visits written in batches (services/write_behind.py, issue 8): none lost, the
+same events and counts as when written one by one, kept while the database is down."""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Iterator
+from datetime import datetime
+
+import pytest
+from sqlalchemy import delete, func, select
+from sqlalchemy.exc import OperationalError
+
+from proxiservices.domain.hours import PARIS
+from proxiservices.extensions import db
+from proxiservices.models import ActivityCount, ActivityEvent, Need
+from proxiservices.services import activity
+from proxiservices.services.write_behind import WriteBehind, flush_all
+
+PAGE = "/orientation?need=aide-logement&commune=88078"
+API = "/api/v1/orientation?need=aide-logement&commune=88160"
+
+
+@pytest.fixture
+def buffered(workspace) -> Iterator:
+    """The workspace with visits buffered: written only when the test flushes (or when
+    ROWS visits wait), never on a timer during the test."""
+    settings = {"ACTIVITY_BUFFER_SECONDS": 3600, "ACTIVITY_BUFFER_ROWS": 1000}
+    saved = {name: workspace.config[name] for name in settings}
+    workspace.config.update(settings)
+    workspace.extensions.pop(activity._BUFFER, None)
+    _clear(workspace)
+    yield workspace
+    buffer = workspace.extensions.pop(activity._BUFFER, None)
+    if buffer is not None:
+        buffer.flush()
+    workspace.config.update(saved)
+    _clear(workspace)
+
+
+def _clear(app) -> None:
+    with app.app_context():
+        db.session.execute(delete(ActivityEvent))
+        db.session.execute(delete(ActivityCount))
+        db.session.commit()
+
+
+def _events(app) -> list[tuple]:
+    with app.app_context():
+        rows = db.session.execute(
+            select(ActivityEvent.channel, ActivityEvent.commune_insee, ActivityEvent.need_id)
+            .where(ActivityEvent.kind == "visit")
+            .order_by(ActivityEvent.id)
+        )
+        return [tuple(row) for row in rows]
+
+
+def _counts(app) -> dict[tuple, int]:
+    with app.app_context():
+        rows = db.session.execute(
+            select(ActivityCount.grain, ActivityCount.area_code, ActivityCount.key, ActivityCount.n)
+        )
+        return {(g, a, k): n for g, a, k, n in rows if n}
+
+
+def test_a_public_page_and_the_api_write_their_visits_with_the_next_batch(buffered):
+    client = buffered.test_client()
+    assert client.get(PAGE).status_code == 200
+    assert client.get(API).status_code == 200
+    assert client.get(API).status_code == 200  # the API counts every call
+    assert _events(buffered) == []  # nothing written by the requests themselves
+    assert activity.visits_buffer(buffered).flush() == 3
+    with buffered.app_context():
+        housing = db.session.scalar(select(Need.id).where(Need.slug == "aide-logement"))
+    assert _events(buffered) == [
+        ("public", "88078", housing),
+        ("api", "88160", housing),
+        ("api", "88160", housing),
+    ]
+    kept = _counts(buffered)
+    assert kept[("day", "88078", "channel:public")] == 1
+    assert kept[("month", "88160", "channel:api")] == 2
+    assert kept[("day", "88", "channel:api")] == 2  # the département's counts too
+    assert kept[("day", "*", "channel:public")] == 1
+    with buffered.app_context():
+        activity.rebuild_counts()
+        db.session.commit()
+    assert _counts(buffered) == kept  # the same counts as rebuilt from the events
+
+
+def test_the_same_page_reloaded_is_one_visit_and_a_failed_page_none(buffered):
+    client = buffered.test_client()
+    assert client.get(PAGE).status_code == 200
+    assert client.get(PAGE).status_code == 200  # a reload within 30 minutes
+    assert client.get("/orientation?need=aide-logement&commune=99999").status_code == 404
+    assert activity.visits_buffer(buffered).flush() == 1
+
+
+def test_a_full_buffer_is_written_without_waiting(buffered):
+    buffered.config["ACTIVITY_BUFFER_ROWS"] = 3
+    buffered.extensions.pop(activity._BUFFER, None)
+    client = buffered.test_client()
+    for _ in range(3):
+        assert client.get(API).status_code == 200
+    deadline = time.monotonic() + 20
+    while len(_events(buffered)) < 3 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert len(_events(buffered)) == 3  # the thread woke up for a full batch
+
+
+def test_the_thread_writes_what_waits_after_its_period(buffered):
+    buffered.config["ACTIVITY_BUFFER_SECONDS"] = 0.2
+    buffered.extensions.pop(activity._BUFFER, None)
+    assert buffered.test_client().get(API).status_code == 200
+    deadline = time.monotonic() + 20
+    while not _events(buffered) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert len(_events(buffered)) == 1
+
+
+def test_a_need_deleted_before_the_batch_is_written_leaves_an_unknown_need(buffered):
+    client = buffered.test_client()
+    with buffered.app_context():
+        need = Need(
+            slug="besoin-ephemere",
+            title="Besoin éphémère",
+            body_kind_code="CAF",
+            theme_id=db.session.scalar(select(Need.theme_id).where(Need.slug == "aide-logement")),
+        )
+        db.session.add(need)
+        db.session.commit()
+    assert client.get("/api/v1/orientation?need=besoin-ephemere&commune=88078").status_code == 200
+    assert client.get(API).status_code == 200
+    with buffered.app_context():
+        db.session.execute(delete(Need).where(Need.slug == "besoin-ephemere"))
+        db.session.commit()
+    assert activity.visits_buffer(buffered).flush() == 2  # neither lost nor stuck
+    needs = [need_id for _, _, need_id in _events(buffered)]
+    assert needs[1] is not None
+    with buffered.app_context():
+        if db.engine.dialect.name == "postgresql":  # SQLite does not check foreign keys
+            assert needs[0] is None
+
+
+def _failing_then(writes: list, failures: int):
+    calls = {"n": 0}
+
+    def write(batch):
+        calls["n"] += 1
+        if calls["n"] <= failures:
+            raise OperationalError("INSERT", {}, Exception("server closed the connection"))
+        writes.extend(batch)
+        return len(batch)
+
+    return write
+
+
+def test_items_are_kept_while_the_database_is_down_and_written_when_it_returns(workspace, caplog):
+    writes: list = []
+    buffer = WriteBehind(workspace, "essais", _failing_then(writes, 2), 3600, 1000, 1000)
+    for number in range(5):
+        buffer.add(number)
+    with caplog.at_level(logging.WARNING):
+        assert buffer.flush() == 0
+        buffer.add(5)
+        assert buffer.flush() == 0
+    assert "essais : 5 gardées pour plus tard" in caplog.text
+    assert buffer.flush() == 6
+    assert writes == [0, 1, 2, 3, 4, 5]  # none lost, in their order
+
+
+def test_beyond_its_maximum_the_oldest_items_are_dropped_and_the_drop_logged(workspace, caplog):
+    writes: list = []
+    buffer = WriteBehind(workspace, "essais", _failing_then(writes, 1), 3600, 1000, 3)
+    for number in range(5):
+        buffer.add(number)
+    with caplog.at_level(logging.WARNING):
+        assert buffer.flush() == 0
+        assert buffer.flush() == 3
+    assert writes == [2, 3, 4]
+    assert "essais : 2 perdues" in caplog.text
+
+
+def test_a_forked_process_starts_empty_and_writes_only_its_own(workspace):
+    writes: list = []
+    buffer = WriteBehind(workspace, "essais", _failing_then(writes, 0), 3600, 1000, 1000)
+    buffer.add("parent")
+    child = os.fork()
+    if child == 0:  # the child: nothing inherited, its own item written by flush_all()
+        status = 1
+        try:
+            buffer.add("child")
+            flush_all()
+            status = 0 if writes == ["child"] else 2
+        finally:
+            os._exit(status)
+    _, status = os.waitpid(child, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert buffer.flush() == 1 and writes == ["parent"]
+
+
+def test_desk_visits_are_never_buffered(buffered):
+    with buffered.app_context():
+        need = db.session.scalar(select(Need).where(Need.slug == "aide-logement"))
+        with pytest.raises(ValueError):
+            activity.keep_visit(
+                activity.visits_buffer(buffered),
+                need,
+                None,
+                "desk",
+                datetime.now(PARIS),
+                "tree",
+            )
+        assert db.session.scalar(select(func.count()).select_from(ActivityEvent)) == 0
