@@ -214,12 +214,17 @@ def _merge(periods: list[Period]) -> list[Period]:
 
 
 def _actual_periods(
-    oh: OpeningHours | None, start: datetime, end: datetime, overrides: Sequence[Override]
+    oh: OpeningHours | None,
+    start: datetime,
+    end: datetime,
+    overrides: Sequence[Override],
+    expr: str | None = None,
 ) -> list[Period]:
     """Open periods in UTC: regular hours outside every override, changed hours inside theirs,
-    closures cut out of both. An unreadable replacement opens nothing (better than a guess)."""
+    closures cut out of both. An unreadable replacement opens nothing (better than a guess).
+    `expr`, the text of `oh`, lets the regular hours be read off a window kept per day."""
     closed = _cuts([o for o in overrides if isinstance(o, ClosedPeriod)])
-    periods = _subtract(_open_periods(oh, start, end), _cuts(overrides)) if oh else []
+    periods = _subtract(_regular_periods(oh, start, end, expr), _cuts(overrides)) if oh else []
     for change in overrides:
         if not isinstance(change, ChangedHours):
             continue
@@ -251,6 +256,34 @@ def _open_periods(oh: OpeningHours, start: datetime, end: datetime) -> list[Peri
         else:
             periods.append((begin, finish))
     return periods
+
+
+# Regular hours of WINDOW_DAYS from a Paris midnight: they cover [moment, moment + 8 days]
+# (status's first search) for any moment of that day.
+WINDOW_DAYS = SEARCH_DAYS[0] + 1
+
+
+def _regular_periods(
+    oh: OpeningHours, start: datetime, end: datetime, expr: str | None
+) -> list[Period]:
+    """_open_periods(oh, start, end), cut out of the window kept for start's Paris day when
+    `expr` (the text of `oh`) is given and the window covers [start, end]: each result page
+    asks every site's status at a new moment, and the library's intervals are most of it."""
+    if expr is not None:
+        day = start.astimezone(PARIS).date()
+        if end <= _midnight(day + timedelta(days=WINDOW_DAYS)):
+            return [
+                (max(begin, start), min(finish, end))
+                for begin, finish in _day_window(expr, day)
+                if finish > start and begin < end
+            ]
+    return _open_periods(oh, start, end)
+
+
+@functools.lru_cache(maxsize=4096)
+def _day_window(expr: str, day: date) -> tuple[Period, ...]:
+    end = day + timedelta(days=WINDOW_DAYS)
+    return tuple(_open_periods(parse(expr), _midnight(day), _midnight(end)))
 
 
 def _subtract(periods: list[Period], cuts: list[Period]) -> list[Period]:
@@ -297,7 +330,7 @@ def status(expr: str | None, at: datetime, closures: Sequence[Override] = ()) ->
     is_open = False
     for days in SEARCH_DAYS:
         horizon = moment + timedelta(days=days)
-        periods = _actual_periods(oh, moment, horizon, closures)
+        periods = _actual_periods(oh, moment, horizon, closures, expr)
         is_open = bool(periods) and periods[0][0] <= moment
         if is_open and periods[0][1] < horizon:
             closing = periods[0][1].astimezone(PARIS)

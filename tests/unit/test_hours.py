@@ -1,7 +1,7 @@
 """Opening hours as a reception desk reads them: open now, until when, next opening, the week."""
 
 import ast
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
 import pytest
@@ -597,3 +597,48 @@ def test_weekly_table_exposes_the_recurrence():
     assert table[1].recurrence == "1er et 3e du mois"
     assert table[0].recurrence is None
     assert hours.weekly_table(MAIRIE, date(2026, 12, 1))[0].recurrence is None
+
+
+def _seeded_expressions() -> list[str]:
+    import csv
+
+    path = Path(__file__).resolve().parents[2] / "seeds" / "mairies.csv"
+    with path.open(encoding="utf-8") as rows:
+        found = {row["opening_hours"] for row in csv.DictReader(rows) if row["opening_hours"]}
+    return sorted(found)
+
+
+def test_regular_hours_read_off_a_day_window_equal_the_library_intervals():
+    """status() reads regular hours off a window kept per Paris day: the same periods as
+    asking the library for [moment, moment + 8 days], whatever the moment, DST included."""
+    expressions = [
+        MAIRIE,
+        PERMANENCE,
+        DIMANCHE,
+        SOIREES,
+        "24/7",
+        "Mo-Su 00:00-24:00",
+        "Mo-Fr 22:00-06:00",
+        "Su 01:30-03:30",
+        "Mo-Fr 09:00-12:00; PH off; Dec 24 off",
+    ]
+    expressions += [e for e in _seeded_expressions() if hours._try_parse(e)][:150]
+    moments = [
+        datetime(2026, 3, 28, 23, 59, tzinfo=PARIS),  # the spring DST change is within 8 days
+        datetime(2026, 3, 29, 1, 30, tzinfo=PARIS),
+        datetime(2026, 3, 29, 3, 0, tzinfo=PARIS),
+        datetime(2026, 10, 25, 2, 30, tzinfo=PARIS).replace(fold=1),  # the repeated hour
+        datetime(2026, 10, 24, 0, 0, tzinfo=PARIS),
+        datetime(2026, 12, 24, 11, 59, 59, tzinfo=PARIS),
+        datetime(2026, 11, 23, 8, 30, tzinfo=PARIS),
+        datetime(2026, 11, 23, 17, 0, tzinfo=PARIS),
+    ]
+    for expr in expressions:
+        oh = hours.parse(expr)
+        for moment in moments:
+            start = hours._utc(moment)
+            for days in (1, 8):
+                end = start + timedelta(days=days)
+                assert hours._regular_periods(oh, start, end, expr) == hours._open_periods(
+                    oh, start, end
+                ), (expr, moment, days)
