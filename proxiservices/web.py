@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
+import re
 from datetime import datetime
 
-from flask import Flask, abort, current_app, jsonify, request
+from flask import Flask, abort, current_app, has_request_context, jsonify, request
 from flask_babel import format_date, format_datetime
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
@@ -49,8 +51,50 @@ def in_paris(value: datetime) -> datetime:
 def fr_datetime(value: datetime | None, fmt: str = "EEEE d MMMM 'à' H'h'mm") -> str:
     if value is None:
         return ""
-    text = format_datetime(in_paris(value), fmt)
+    value = in_paris(value)
+    parts = _simple_pattern(fmt)
+    if parts is None:
+        text = format_datetime(value, fmt)
+    else:  # Babel's French for these fields, without its cost (a few per result page)
+        text = "".join(part if isinstance(part, str) else part(value) for part in parts)
     return text.replace("h00", "h")
+
+
+MONTHS = (
+    *("janvier", "février", "mars", "avril", "mai", "juin", "juillet"),
+    *("août", "septembre", "octobre", "novembre", "décembre"),
+)
+_FIELDS = {
+    "EEEE": lambda v: hours.WEEKDAYS[v.weekday()],
+    "d": lambda v: str(v.day),
+    "MMMM": lambda v: MONTHS[v.month - 1],
+    "y": lambda v: str(v.year),
+    "H": lambda v: str(v.hour),
+    "mm": lambda v: f"{v.minute:02d}",
+}
+_TOKEN = re.compile(r"'((?:[^']|'')*)'|([A-Za-z])\2*|([^A-Za-z']+)")
+
+
+@functools.lru_cache(maxsize=64)
+def _simple_pattern(fmt: str) -> tuple | None:
+    """A CLDR pattern as literal texts and field functions; None when it has a field not
+    in _FIELDS (then Babel formats it)."""
+    parts: list = []
+    position = 0
+    for match in _TOKEN.finditer(fmt):
+        if match.start() != position:
+            return None
+        position = match.end()
+        quoted, letters, other = match.group(1), match.group(0), match.group(3)
+        if quoted is not None:
+            parts.append(quoted.replace("''", "'") if quoted else "'")
+        elif other is not None:
+            parts.append(other)
+        elif letters in _FIELDS:
+            parts.append(_FIELDS[letters])
+        else:
+            return None
+    return tuple(parts) if position == len(fmt) else None
 
 
 def fr_date(value, fmt: str = "EEEE d MMMM y") -> str:
@@ -91,6 +135,29 @@ def overdue(item, at: datetime) -> bool:
     return lifecycle.overdue(item.status, item.created_at, at, days)
 
 
+def _kept_url_for(app: Flask):
+    """url_for for templates, keeping the addresses that never change within a deployment:
+    an endpoint without arguments, a static file. Every page builds a score of them for its
+    menus and assets (a tenth of a result page's time). Others are built each time."""
+    kept: dict[tuple, str] = {}
+    build = app.url_for
+
+    def url_for(endpoint: str, **values) -> str:
+        if not has_request_context() or (
+            values and (endpoint != "static" or list(values) != ["filename"])
+        ):
+            return build(endpoint, **values)
+        key = (request.script_root, endpoint, values.get("filename"))
+        url = kept.get(key)
+        if url is None:
+            url = build(endpoint, **values)
+            if len(kept) < 1000:  # a few dozen in practice
+                kept[key] = url
+        return url
+
+    return url_for
+
+
 def register_web(app: Flask) -> None:
     register_converters(app)
     app.jinja_env.filters.update(
@@ -114,6 +181,7 @@ def register_web(app: Flask) -> None:
         age_in_days=lifecycle.age_in_days,
         overdue=overdue,
     )
+    app.jinja_env.globals["url_for"] = _kept_url_for(app)
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
 

@@ -273,3 +273,16 @@ def test_administration_hub_links_every_admin_section(workspace, client_as):
         assert admin.get(path).status_code == 200, path
     desk, _ = client_as(workspace, "receptionist")
     assert desk.get("/admin").status_code == 403
+
+
+def test_menu_and_asset_addresses_follow_the_mount_point(client):
+    """Addresses without arguments are kept between pages, per mount point (SCRIPT_NAME)."""
+    root = client.get("/themes").get_data(as_text=True)
+    mounted = client.get("/themes", environ_overrides={"SCRIPT_NAME": "/proxi"})
+    page = mounted.get_data(as_text=True)
+    assert 'href="/static/css/app.css' in root and 'href="/donnees-personnelles"' in root
+    assert (
+        'href="/proxi/static/css/app.css' in page and 'href="/proxi/donnees-personnelles"' in page
+    )
+    again = client.get("/themes").get_data(as_text=True)
+    assert 'href="/static/css/app.css' in again and "/proxi/" not in again
