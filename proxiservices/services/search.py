@@ -8,7 +8,7 @@ import threading
 import unicodedata
 import uuid
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import delete, event, select, update
@@ -27,7 +27,7 @@ from proxiservices.models import (
 )
 from proxiservices.models.tree import CATALOGUE
 from proxiservices.services import answer_cache
-from proxiservices.services.catalogue import theme_title, theme_trail
+from proxiservices.services.catalogue import theme_title, theme_trail, top_theme_title
 
 UNANSWERED_DAYS = 90
 AGGREGATE_MINIMUM = 5  # a query or word is shown to administrators from this count
@@ -55,6 +55,8 @@ class _Cached:
     revision: str
     index: SearchIndex
     needs: dict[str, tuple[str | None, str, str]]  # slug -> (theme, body kind, its label)
+    # The directory generation (services/answer_cache.py) at which `revision` was read.
+    generation: int | None = None
 
 
 _cache: dict[str, _Cached] = {}
@@ -128,16 +130,27 @@ def _body_label(need: Need) -> str:
 
 
 def search_index() -> _Cached:
-    """The index for this database, rebuilt when another process or request changed a need
-    (one small query per search)."""
+    """The index for this database, rebuilt when another process or request changed a need.
+
+    Every change of a need, theme or body kind also moves the directory generation, which
+    a process reads at most once per DIRECTORY_CHECK_SECONDS: while it stays the same, a
+    search runs no query. A new generation, or pending edits in this request's session,
+    read the revision itself (one small query)."""
     key = str(db.engine.url)
-    revision = current_revision()
     cached = _cache.get(key)
+    session = db.session
+    pending = bool(session.new or session.dirty or session.deleted)
+    generation = None if pending else answer_cache.generation()
+    if cached is not None and generation is not None and cached.generation == generation:
+        return cached
+    revision = current_revision()  # read after the generation: at least as new
     if cached is None or cached.revision != revision:
         with _lock:
             cached = _cache.get(key)
             if cached is None or cached.revision != revision:
                 cached = _cache[key] = _build(revision)
+    if generation is not None and cached.generation != generation:
+        cached = _cache[key] = replace(cached, generation=generation)
     return cached
 
 
@@ -166,36 +179,15 @@ def spelling_suggestions(query: str) -> list[str]:
 
 # -- the theme of a need, for each answer ----------------------------------------------
 
-_THEMES = CatalogueTheme.__table__
-_TOP_TITLES = "catalogue theme id -> title of the top of its path"
-
 
 def need_theme_title(need: Need) -> str | None:
-    """theme_title(need), without reading every catalogue theme for each answer: the top
-    title of each is kept per directory generation (services/answer_cache.py)."""
+    """theme_title(need), without reading every catalogue theme for each answer: from the
+    catalogue labels kept per directory generation (services/catalogue.py)."""
     if need.theme is not None:
         return need.theme.title
     if need.catalogue_theme_id is None:
         return None
-    return _top_titles().get(need.catalogue_theme_id)
-
-
-def _top_titles() -> dict[int, str]:
-    # A request's own uncommitted edits are not in the cache: read them.
-    own_edits = bool(db.session.info.get("directory_changed"))
-    generation, titles = (None, None) if own_edits else answer_cache.get(_TOP_TITLES)
-    if titles is None:
-        rows = db.session.execute(select(_THEMES.c.id, _THEMES.c.parent_id, _THEMES.c.title))
-        themes = {id_: (parent_id, title) for id_, parent_id, title in rows}
-        titles = {}
-        for id_ in themes:
-            top = id_
-            while themes[top][0] in themes:
-                top = themes[top][0]
-            titles[id_] = themes[top][1]
-        if not own_edits:
-            answer_cache.put(generation, _TOP_TITLES, titles)
-    return titles
+    return top_theme_title(need.catalogue_theme_id)
 
 
 # -- searches that found nothing ------------------------------------------------------

@@ -8,11 +8,13 @@ import re
 from datetime import UTC, datetime
 
 import pytest
+import sqlalchemy as sa
 from flask_migrate import upgrade
 from sqlalchemy import select
 
 from proxiservices.extensions import db
 from proxiservices.models import CatalogueTheme, Need, Theme, UnansweredSearch, User
+from proxiservices.services import answer_cache
 from proxiservices.services.catalogue import theme_title
 from proxiservices.services.search import (
     current_revision,
@@ -238,3 +240,40 @@ def test_strip_personal_never_keeps_digits_or_addresses():
         assert not re.search(r"\d", kept)
         assert "@" not in kept
         assert len(kept) <= 200
+
+
+def test_a_need_edited_by_another_process_is_searched_after_the_generation_check(workspace):
+    """Another worker's commit moves the revision and the directory generation (here by
+    hand, on a connection of our own): this process searches it once it reads the
+    generation again (DIRECTORY_CHECK_SECONDS), and runs no query for a search until then."""
+    with workspace.app_context():
+        search_needs("cantine")  # the index and the generation, read
+        engine = sa.create_engine(db.engine.url)
+        try:
+            with engine.begin() as conn:
+                old = conn.execute(
+                    sa.text("SELECT keywords FROM need WHERE slug = 'cantine'")
+                ).scalar_one()
+                keywords = json.loads(old) if isinstance(old, str) else old
+                conn.execute(
+                    sa.text("UPDATE need SET keywords = :k WHERE slug = 'cantine'"),
+                    {"k": json.dumps([*keywords, "zorglubine"])},
+                )
+                conn.execute(sa.text("UPDATE catalogue_revision SET token = 'par-un-autre'"))
+                answer_cache.bump(conn)
+            db.session.rollback()
+            assert search_needs("zorglubine") == []  # within the check period: as it was
+            answer_cache._state().read_at = -1e9  # the period is over
+            assert [r.slug for r in search_needs("zorglubine")] == ["cantine"]
+        finally:
+            with engine.begin() as conn:
+                conn.execute(
+                    sa.text("UPDATE need SET keywords = :k WHERE slug = 'cantine'"),
+                    {"k": json.dumps(keywords)},
+                )
+                conn.execute(sa.text("UPDATE catalogue_revision SET token = 'remis'"))
+                answer_cache.bump(conn)
+            engine.dispose()
+            answer_cache._state().read_at = -1e9
+            db.session.rollback()
+        assert search_needs("zorglubine") == []
