@@ -128,13 +128,14 @@ def _orientation_or_ask_commune() -> tuple[OrientationAnswer | None, Response | 
         if get_need(need_slug) is None:
             abort(404, f"Besoin inconnu : « {need_slug[:60]} ».")
         return None, redirect(url_for("orientation.choose_commune", need=need_slug))
-    commune = commune_from_request(required=True)
+    # The commune is read once, by orient() (from the directory in memory when warm).
+    code = request.args.get("commune", "").strip() or commune_from_request(required=True).insee
     try:
-        return orient(
-            need_slug, commune.insee, parse_at(request.args.get("at")), **orientation_limits()
-        ), None
+        answer = orient(need_slug, code, parse_at(request.args.get("at")), **orientation_limits())
     except OrientationError as error:
         abort(404, str(error))
+    session["commune"] = answer.commune.insee  # remembered for the visit
+    return answer, None
 
 
 @bp.get("/orientation")

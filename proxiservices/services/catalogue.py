@@ -300,6 +300,15 @@ def _labels() -> _Labels:
 _LABELS_KEY = "catalogue.fiche_labels"
 
 
+def top_theme_title(theme_id: int) -> str | None:
+    """The title of the top of a catalogue theme's path (the theme a need is listed under)."""
+    themes = _labels().themes
+    node = themes.get(theme_id)
+    while node is not None and node[2] in themes:
+        node = themes[node[2]]
+    return node[1] if node is not None else None
+
+
 def fiche_context(need: Need, seed_dir: str) -> FicheContext | None:
     """The fiche's part of its result page, from labels kept between requests: no query."""
     if need.origin != CATALOGUE:

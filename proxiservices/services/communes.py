@@ -10,9 +10,14 @@ from proxiservices.models import Commune
 
 
 def get_commune(insee: str) -> Commune | None:
-    if not insee or len(insee) > 5:
+    if not could_be_insee(insee):
         return None
     return db.session.get(Commune, insee)
+
+
+def could_be_insee(code: str) -> bool:
+    """Worth looking up: an INSEE code has 5 characters (a longer one is never read)."""
+    return bool(code) and len(code) <= 5
 
 
 _ABBREVIATIONS = {"st": "saint", "ste": "sainte", "s": "sur", "ss": "sous"}

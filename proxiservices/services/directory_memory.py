@@ -11,8 +11,12 @@ What is kept:
 - detached ORM objects, fully loaded in a short-lived session of their own and closed
   afterwards: body kinds, sites (with body, kind, commune, coverage, closures), permanences,
   bodies without site, needs, communes, and the alerts and ateliers not over long ago.
-  Small directories are loaded whole; above the EAGER_* sizes, sites, needs and communes
-  are loaded by key on first use and kept for the generation.
+  Every commune is loaded (a new commune cost a query per page, and France has 34,969);
+  sites are loaded whole up to EAGER_SITES and needs up to MAX_LAZY; beyond, they are read
+  by key on first use and kept for the generation.
+
+gunicorn's master builds the snapshot before forking (warm(), gunicorn.conf.py): workers
+start with it, shared copy-on-write, instead of each paying seconds on its first answers.
 
 The objects are shared by every request of the process (and its threads): read-only. They
 are never added to a request session (a session that committed would expire them for
@@ -34,9 +38,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import event, select
+from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
+from proxiservices.domain import hours
 from proxiservices.domain.competence import Place
 from proxiservices.domain.geo import EARTH_RADIUS_KM, distance_km
 from proxiservices.extensions import db
@@ -55,14 +60,14 @@ from proxiservices.models import (
 from proxiservices.services import alerts as alert_service
 from proxiservices.services import answer_cache
 from proxiservices.services import ateliers as atelier_service
+from proxiservices.services.communes import could_be_insee
 
-# Directories up to these sizes are loaded whole when the snapshot is built (0.5 s for 529
-# sites and 506 communes); larger ones object by object, on first use. Needs are always read
-# by slug: the 3,000 catalogue fiches, with their JSON columns, take seconds to load.
-# Sites: the 10,429 of the national benchmark load in 2 s and hold ~120 MB per process, and
-# halve the CPU of a new answer there (lazily, each answer read its sites: 21 -> 11 ms).
+# Directories up to this many sites are loaded whole when the snapshot is built; larger ones
+# site by site, on first use. Sites: the 10,429 of the national benchmark
+# load in 2 s and hold ~120 MB per process, and halve the CPU of a new answer there (lazily,
+# each answer read its sites: 21 -> 11 ms). Communes are always loaded whole: the 34,969 of
+# France in 0.5 s and ~60 MB, against a query and ~1 ms of CPU per page for each new one.
 EAGER_SITES = 20000
-EAGER_COMMUNES = 5000
 # Objects loaded by key are kept up to these numbers per snapshot.
 MAX_LAZY = 20000
 # Alerts and ateliers kept: those not over this long before the moment of the first answer
@@ -162,7 +167,11 @@ class Snapshot:
         self.points: dict[int, SitePoint] = {}
         self.by_kind: dict[str, list[SitePoint]] = defaultdict(list)
         self.unplaced: dict[str, list[SitePoint]] = defaultdict(list)
-        self.grid: dict[str, dict[tuple[int, int], list[SitePoint]]] = defaultdict(dict)
+        # Per kind and cell: (id, longitude, latitude in radians, its cosine) of each site,
+        # so that the ring search computes distance_km's formula without recomputing them.
+        self.grid: dict[str, dict[tuple[int, int], list[tuple[int, float, float, float]]]] = (
+            defaultdict(dict)
+        )
         self.coverage: dict[int, frozenset[str]] = {}
         self.covering: dict[tuple[str, str], list[int]] = {}
         self.min_longitude = self.max_longitude = 0.0
@@ -171,8 +180,8 @@ class Snapshot:
         self.permanences: dict[str, list[Permanence]] = {}
         self.sites: dict[int, Site] = {}
         self.needs: OrderedDict[str, Need | None] = OrderedDict()
-        self.communes: OrderedDict[str, Commune | None] = OrderedDict()
-        self.all_needs = self.all_communes = False
+        self.communes: dict[str, Commune] = {}
+        self.all_needs = False
         self.alerts: list[Alert] | None = None
         self.alerts_since: datetime | None = None
         self.area_names: dict[str, str] = {}
@@ -204,7 +213,10 @@ class Snapshot:
             self.by_kind[point.kind].append(point)
             if point.positioned:
                 cell = _cell(point.latitude, point.longitude)  # type: ignore[arg-type]
-                self.grid[point.kind].setdefault(cell, []).append(point)
+                phi = math.radians(point.latitude)  # type: ignore[arg-type]
+                self.grid[point.kind].setdefault(cell, []).append(
+                    (point.id, point.longitude, phi, math.cos(phi))
+                )
                 longitudes.append(point.longitude)
             else:
                 self.unplaced[point.kind].append(point)
@@ -244,11 +256,17 @@ class Snapshot:
         if len(self.points) <= EAGER_SITES:
             # The snapshot is not published yet: no reader sees these before they are marked.
             self.sites.update(self._read_sites(session, list(self.points)))
-        # Communes in one read when no more than EAGER_COMMUNES; needs always by slug.
-        communes = list(session.scalars(select(Commune).limit(EAGER_COMMUNES + 1)))
-        if len(communes) <= EAGER_COMMUNES:
-            self.communes.update((c.insee, c) for c in communes)
-            self.all_communes = True
+        # Every commune, in batches, with its columns only: its `epci` and `departement`
+        # relationships are left unloaded (setting them cost ~40 MB more at national scale)
+        # and must not be read on a kept commune; the pages read the codes.
+        stmt = select(Commune).execution_options(yield_per=LOAD_BATCH)
+        self.communes.update((c.insee, c) for c in session.scalars(stmt))
+        # Every need too, up to MAX_LAZY (5,000 in 0.2 s and ~20 MB); beyond, by slug on
+        # first use. Many-to-one joins only: one row per need, no unique() needed.
+        if session.scalar(select(func.count()).select_from(Need)) <= MAX_LAZY:
+            stmt = _need_query().execution_options(yield_per=LOAD_BATCH)
+            self.needs.update((need.slug, need) for need in session.scalars(stmt))
+            self.all_needs = True
 
     @staticmethod
     def _read_sites(session: Session, ids: Sequence[int]) -> dict[int, Site]:
@@ -274,17 +292,11 @@ class Snapshot:
         return need
 
     def commune(self, insee: str) -> Commune | None:
-        """As services.communes.get_commune."""
-        if not insee or len(insee) > 5:
+        """As services.communes.get_commune, without a query: every commune is kept (a
+        commune added or removed moves the generation, hence the snapshot)."""
+        if not could_be_insee(insee):
             return None
-        commune = self.communes.get(insee)
-        if commune is not None or self.all_communes:
-            return commune
-        with _reading() as session:
-            commune = session.get(Commune, insee)
-        if commune is not None:
-            self._keep(self.communes, insee, commune)
-        return commune
+        return self.communes.get(insee)
 
     def _keep(self, kept: OrderedDict, key, value) -> None:
         with self._lock:
@@ -319,15 +331,31 @@ class Snapshot:
         if limit <= 0:
             return []
         kinds = list(dict.fromkeys(kinds))
-        everyone = [p for k in kinds for p in self.by_kind.get(k, ()) if p.id not in excluded]
+
+        def everyone() -> list[int]:
+            return sorted(
+                p.id for k in kinds for p in self.by_kind.get(k, ()) if p.id not in excluded
+            )
+
         if origin.latitude is None or origin.longitude is None:
-            return sorted(p.id for p in everyone)[:limit]
-        placed = [p for p in everyone if p.positioned]
-        if len(placed) < limit:
-            return sorted(p.id for p in everyone)
+            return everyone()[:limit]
+        # Counted, not listed: the common case reads only the grid cells around the origin.
+        placed = sum(len(self.by_kind.get(k, ())) - len(self.unplaced.get(k, ())) for k in kinds)
+        placed -= sum(
+            1
+            for i in excluded
+            if (p := self.points.get(i)) is not None and p.kind in kinds and p.positioned
+        )
+        if placed < limit:
+            return everyone()
         found = self._ring_search(kinds, origin, limit, excluded)
         if found is None:
-            found = [(_km(origin, p), p.id) for p in placed]
+            found = [
+                (_km(origin, p), p.id)
+                for k in kinds
+                for p in self.by_kind.get(k, ())
+                if p.positioned and p.id not in excluded
+            ]
         cutoff = heapq.nsmallest(limit, found)[-1][0]
         return sorted(site_id for km, site_id in found if km <= cutoff)
 
@@ -342,12 +370,22 @@ class Snapshot:
         # Longitudes are not wrapped in the grid: a site far "east" may be near "west".
         widest = max(olon - self.min_longitude, self.max_longitude - olon)  # type: ignore[operator]
         found: list[tuple[float, int]] = []
+        # domain.geo.distance_km, operation for operation (the same floats, so the same ties
+        # as the database path), with the origin's and the sites' terms computed once.
+        phi1 = math.radians(olat)  # type: ignore[arg-type]
+        cos1 = math.cos(phi1)
+        diameter = 2 * EARTH_RADIUS_KM
+        sin, asin, sqrt, radians = math.sin, math.asin, math.sqrt, math.radians
         for r in range(MAX_RINGS + 1):
             for cell in _ring(ci, cj, r):
                 for grid in grids:
-                    for point in grid.get(cell, ()):
-                        if point.id not in excluded:
-                            found.append((_km(origin, point), point.id))
+                    for site_id, lon2, phi2, cos2 in grid.get(cell, ()):
+                        if site_id not in excluded:
+                            h = (
+                                sin((phi2 - phi1) / 2) ** 2
+                                + cos1 * cos2 * sin(radians(lon2 - olon) / 2) ** 2  # type: ignore[operator]
+                            )
+                            found.append((round(diameter * asin(min(1.0, sqrt(h))), 1), site_id))
             if len(found) >= limit:
                 kth = heapq.nsmallest(limit, found)[-1][0]
                 if _outside_km(olat, r, widest) >= kth + 0.5:  # type: ignore[arg-type]
@@ -461,8 +499,6 @@ def current() -> Snapshot | None:
     """The snapshot of this process's directory generation, built on first use after the
     generation moved; None when the database has no generation yet or this request's
     session holds uncommitted directory edits (then the answer is read from the database)."""
-    if db.session.info.get("directory_changed"):
-        return None
     generation = answer_cache.generation()
     if generation is None:
         return None
@@ -475,6 +511,26 @@ def current() -> Snapshot | None:
         if snapshot is None or snapshot.generation != generation:
             snapshot = Snapshot.build(generation)
             state.snapshot = snapshot  # published whole: readers see the old or the new
+    return snapshot
+
+
+def warm() -> Snapshot | None:
+    """Build this process's snapshot now, with its alerts and ateliers as of now, and the
+    weekly hours tables of its sites for today (Paris), kept by domain.hours' cache:
+    gunicorn's master calls it before forking (gunicorn.conf.py), so that every worker
+    starts with them instead of spending seconds of its first answers on them (2,622
+    distinct hours at national scale, ~2 ms each). Needs an app context; None when the
+    database has no generation yet."""
+    snapshot = current()
+    if snapshot is not None:
+        # What the first answer for "now" would load (alerts_for, ateliers_for).
+        since = _wall_clock_now() - KEPT_PAST
+        snapshot._load_alerts(since)
+        snapshot._load_ateliers(since)
+        now = datetime.now(hours.PARIS)
+        for expr in {site.opening_hours for site in snapshot.sites.values()}:
+            hours.weekly_table(expr, now.date())
+            hours.status(expr, now)  # and its regular hours of today's window
     return snapshot
 
 

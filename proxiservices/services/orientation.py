@@ -463,17 +463,17 @@ def orient(
     memory = directory_memory.current()
     need = memory.need(need_slug) if memory else get_need(need_slug)
     if need is None:
-        raise OrientationError(f"Besoin inconnu : « {need_slug} ».")
+        raise OrientationError(f"Besoin inconnu : « {need_slug[:60]} ».")
     commune = memory.commune(commune_insee) if memory else get_commune(commune_insee)
     if commune is None:
-        raise OrientationError(f"Commune inconnue : « {commune_insee} » (code INSEE attendu).")
+        raise OrientationError(f"Commune inconnue : « {commune_insee[:20]} » (code INSEE attendu).")
     key = ("orient", need.slug, commune.insee, max_sites, max_help_desks)
     _, selection = answer_cache.get(key)
     loaded: dict[int, Site] = {}
     if selection is None:
         selection, loaded = select_answer(need, commune, max_sites, max_help_desks, memory)
-        if not db.session.info.get("directory_changed"):  # not from uncommitted edits
-            answer_cache.put(generation, key, selection)
+        # No generation (None) while this request holds uncommitted directory edits.
+        answer_cache.put(generation, key, selection)
     return answer_from(need, commune, at, selection, loaded, memory)
 
 

@@ -4,12 +4,17 @@ every edit at once, and its shared objects never join a request's session."""
 
 from __future__ import annotations
 
+import logging
+import runpy
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import sqlalchemy as sa
 from sqlalchemy import event, select
 
+from proxiservices.domain import hours
 from proxiservices.domain.hours import PARIS
 from proxiservices.extensions import db
 from proxiservices.models import (
@@ -228,7 +233,8 @@ def test_a_new_pair_runs_no_query_once_the_directory_is_in_memory(richer):
         for slug in ["cni-passeport-demande", "aide-ccas", *others]:
             orient(slug, DOCELLES, MOMENTS[0])  # builds the snapshot, reads the needs
         memory = directory_memory.current()
-        assert memory.all_communes and len(memory.sites) == len(memory.points)
+        assert len(memory.communes) == db.session.scalar(select(sa.func.count(Commune.insee)))
+        assert len(memory.sites) == len(memory.points)
         with Counter(db.engine) as counter:
             for slug in ["cni-passeport-demande", "aide-ccas", *others]:
                 for insee in ["88160", "88465"]:
@@ -355,3 +361,89 @@ def test_unknown_needs_and_communes_are_not_kept(seeded):
         assert snapshot.commune("00000") is None
         assert (len(snapshot.needs), len(snapshot.communes)) == before
         assert snapshot.need("aide-logement") is not None
+
+
+def test_every_commune_is_kept_whole_and_read_without_a_query(richer):
+    app, nowhere = richer
+    with app.app_context():
+        memory = directory_memory.current()
+        insees = db.session.scalars(select(Commune.insee)).all()
+        assert set(memory.communes) == set(insees)
+        with Counter(db.engine) as counter:
+            for insee in insees:
+                commune = memory.commune(insee)
+                state = sa.inspect(commune)
+                assert directory_memory.is_kept(commune) and state.session is None
+                # Every column is loaded; only the territories are not (never read on it).
+                assert state.unloaded == {"epci", "departement"}
+                assert commune.name and commune.insee in commune.territory_codes
+                assert commune.position_approx in (True, False) and commune.postcode_list
+            for unknown in ("00000", "", "x" * 6, "1" * 5000):
+                assert memory.commune(unknown) is None
+        assert counter.statements == []
+        assert memory.commune(nowhere).latitude is None
+
+
+def test_warm_builds_the_snapshot_and_todays_weekly_hours_of_its_sites(richer):
+    app, _ = richer
+    with app.app_context():
+        answer_cache.clear()
+        hours._weekly_table.cache_clear()
+        snapshot = directory_memory.warm()
+        assert snapshot is not None and snapshot is directory_memory.current()
+        assert snapshot.alerts is not None and snapshot.ateliers is not None
+        expressions = {site.opening_hours for site in snapshot.sites.values()}
+        assert len(expressions) > 1
+        warmed = hours._weekly_table.cache_info()
+        assert warmed.currsize == len(expressions) <= warmed.maxsize
+        today = datetime.now(PARIS).date()
+        for expr in expressions:
+            hours.weekly_table(expr, today)
+        after = hours._weekly_table.cache_info()
+        assert (after.hits - warmed.hits, after.misses) == (len(expressions), warmed.misses)
+
+
+def _gunicorn_server(app, records):
+    log = logging.getLogger("test.gunicorn")
+    log.warning = lambda message, *args: records.append(message % args)  # type: ignore[method-assign]
+    return SimpleNamespace(app=SimpleNamespace(wsgi=lambda: app), log=log)
+
+
+def test_gunicorn_master_warms_the_directory_or_only_warns(richer):
+    """gunicorn.conf.py builds the snapshot in the master before forking; a database that
+    cannot be read leaves a warning, never a master that does not start."""
+    app, _ = richer
+    settings = runpy.run_path(str(Path(__file__).parents[2] / "gunicorn.conf.py"))
+    records: list[str] = []
+    server = _gunicorn_server(app, records)
+    with app.app_context():
+        answer_cache.clear()
+    settings["_warm"](server, "Directory snapshot", directory_memory.warm)
+    assert records == []
+    with app.app_context():
+        assert answer_cache.memory_slot().snapshot is not None
+
+    def unreachable():
+        raise sa.exc.OperationalError("SELECT 1", {}, Exception("connection refused"))
+
+    settings["_warm"](server, "Directory snapshot", unreachable)
+    assert records == ["Directory snapshot not built at start; workers will build it"]
+
+
+def test_beyond_max_lazy_needs_are_read_on_first_use_and_the_oldest_let_go(seeded, monkeypatch):
+    from proxiservices.services import directory_memory
+
+    monkeypatch.setattr(directory_memory, "MAX_LAZY", 3)
+    with seeded.test_request_context("/"):
+        answer_cache.clear()
+        try:
+            snapshot = directory_memory.current()
+            assert not snapshot.all_needs and len(snapshot.needs) == 0
+            slugs = db.session.scalars(select(Need.slug).order_by(Need.id).limit(5)).all()
+            for slug in slugs:
+                assert snapshot.need(slug).slug == slug
+                assert directory_memory.is_kept(snapshot.need(slug))
+            assert list(snapshot.needs) == slugs[-3:]
+            assert snapshot.need("inconnue") is None and "inconnue" not in snapshot.needs
+        finally:
+            answer_cache.clear()
