@@ -388,7 +388,7 @@ def world(workspace):
         users=users,
         request_id=request_id,
         clients=clients,
-        tokens={role: csrf_token(client, "/") for role, client in clients.items()},
+        tokens={role: csrf_token(client, _token_page(role)) for role, client in clients.items()},
         new_client=new_client,
     )
 
@@ -459,13 +459,19 @@ def test_every_route_is_classified(workspace):
         assert set(case.expected) == set(ROLES), f"{case.name}: a role has no expected status"
 
 
+def _token_page(role: str) -> str:
+    """A page carrying the session's CSRF token: any page of a signed-in person (htmx's
+    header), the login form for a visitor."""
+    return "/connexion" if role == ANONYMOUS else "/"
+
+
 @pytest.mark.parametrize(("role", "case"), MATRIX)
 def test_access(world, role, case):
     url = case.url.format(id=world.request_id, missing=world.request_id + 100_000)
     expected = case.expected[role]
     if case.fresh_client:
         client = world.new_client(role, own_account=True)
-        token = csrf_token(client, "/")
+        token = csrf_token(client, _token_page(role))
     else:
         client, token = world.clients[role], world.tokens[role]
     if case.method == "GET":

@@ -588,3 +588,14 @@ def test_put_patch_and_delete_change_nothing_even_the_htmx_way(kit, method):
             assert ERROR_MESSAGES[405] in text_of(body)
             assert ("<html" in body) is not bool(headers)
     assert snapshot(kit.app) == before
+
+
+def test_a_visitors_page_without_a_form_makes_no_token(workspace):
+    """The header token is for signed-in pages; a visitor's form carries its own."""
+    client = workspace.test_client()
+    page = client.get("/themes").get_data(as_text=True)
+    assert "X-CSRFToken" not in page and 'name="csrf_token"' not in page
+    with client.session_transaction() as session:
+        assert "csrf_token" not in session
+    login = client.get("/connexion").get_data(as_text=True)
+    assert 'name="csrf_token"' in login  # the form a visitor posts still has its token
