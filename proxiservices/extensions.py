@@ -1,8 +1,9 @@
 """Flask extensions, created unbound and attached in create_app."""
 
+from flask import session
 from flask_babel import Babel
 from flask_htmx import HTMX
-from flask_login import LoginManager
+from flask_login import LoginManager as BaseLoginManager
 from flask_mailman import Mail
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
@@ -22,6 +23,18 @@ NAMING = {
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
+
+
+class LoginManager(BaseLoginManager):
+    """Strong session protection, for signed-in sessions only. A visitor's session (the
+    commune chosen, nothing else) has no user to protect; Flask-Login would still "clear"
+    it on every page, adding a Set-Cookie that deletes a remember cookie this application
+    never sets (and the work of a fingerprint per page)."""
+
+    def _session_protection_failed(self) -> bool:
+        if "_user_id" not in session:
+            return False
+        return super()._session_protection_failed()
 
 
 db = SQLAlchemy(model_class=Base)

@@ -11,7 +11,7 @@ from proxiservices import create_app
 from proxiservices.config import load
 from proxiservices.extensions import db
 from proxiservices.models import User
-from tests.plugins.accounts import PASSWORD, csrf_in, make_user
+from tests.plugins.accounts import PASSWORD, csrf_in, login, make_user
 from tests.web.html import text_of
 
 HTTPS = "https://localhost"
@@ -163,3 +163,29 @@ def test_cookie_settings_from_the_environment(environ, expected):
         config.get("SESSION_COOKIE_NAME", "session"),
     )
     assert found == expected
+
+
+def test_a_visitors_page_sets_the_session_cookie_only(seeded_app):
+    """No deletion of a remember cookie on every visitor's page (Flask-Login's strong
+    protection has no user to protect in a session holding only the commune)."""
+    client = seeded_app.test_client()
+    response = client.get("/orientation?need=carte-vitale&commune=88160")
+    assert response.status_code == 200
+    names = [h.split("=", 1)[0] for h in response.headers.getlist("Set-Cookie")]
+    assert names == [seeded_app.config["SESSION_COOKIE_NAME"]]
+    again = client.get("/orientation?need=carte-vitale&commune=88160")
+    assert "remember_token" not in str(again.headers.getlist("Set-Cookie"))
+
+
+def test_a_signed_in_session_moved_to_another_browser_is_no_longer_fresh(seeded_app):
+    """Session protection still watches a signed-in session (a permanent one: Flask-Login
+    marks it not fresh rather than ending it)."""
+    make_user(seeded_app, "admin", email="moved@example.org")
+    client = seeded_app.test_client()
+    assert login(client, "moved@example.org").status_code == 302
+    assert client.get("/compte").status_code == 200
+    with client.session_transaction() as session:
+        assert session["_fresh"] is True
+    client.get("/compte", headers={"User-Agent": "another browser"})
+    with client.session_transaction() as session:
+        assert session["_fresh"] is False
