@@ -125,6 +125,7 @@ def when_ready(server) -> None:
     _warm(server, "Search index", warm_search_index)
     _warm(server, "Directory snapshot", directory_memory.warm)
     _warm(server, "Templates", _compile_templates)
+    _warm(server, "Site cards", _warm_card_parts)
     gc.freeze()
 
 
@@ -136,6 +137,12 @@ def _compile_templates() -> None:
     env = current_app.jinja_env
     for name in env.list_templates():
         env.get_template(name)
+
+
+def _warm_card_parts() -> None:
+    from proxiservices.web import warm_card_parts
+
+    warm_card_parts()
 
 
 def _warm(server, what: str, build) -> None:

@@ -447,3 +447,37 @@ def test_beyond_max_lazy_needs_are_read_on_first_use_and_the_oldest_let_go(seede
             assert snapshot.need("inconnue") is None and "inconnue" not in snapshot.needs
         finally:
             answer_cache.clear()
+
+
+def _parts(app, site, week):
+    module = app.jinja_env.get_template("macros.html").module
+    return str(module.site_contact(site)), str(module.site_week(site, week))
+
+
+def test_card_parts_of_kept_sites_are_rendered_once_and_equal_a_fresh_rendering(richer):
+    """web.card_part: a site of the snapshot keeps its contact list and weekly table (its
+    page shows the same markup as a fresh rendering); a site read in the request is
+    rendered each time, so an edit in progress shows."""
+    from proxiservices.web import warm_card_parts
+
+    app, _ = richer
+    card_part = app.jinja_env.globals["card_part"]
+    today = datetime.now(PARIS).date()
+    with app.app_context():
+        answer_cache.clear()
+        assert warm_card_parts() == len(directory_memory.current().sites)
+        kept = next(s for s in directory_memory.current().sites.values() if s.opening_hours)
+        week = hours.weekly_table(kept.opening_hours, today)
+        first = card_part("site_contact", kept)
+        assert card_part("site_contact", kept) is first  # kept, not rendered again
+        assert (str(first), str(card_part("site_week", kept, week))) == _parts(app, kept, week)
+        other_week = hours.weekly_table("Mo 10:00-11:00", today)
+        assert str(card_part("site_week", kept, other_week)) == _parts(app, kept, other_week)[1]
+
+        read = db.session.get(Site, kept.id)
+        assert not directory_memory.is_kept(read)
+        read.phone = "03 29 00 00 01"
+        assert "03 29 00 00 01" in card_part("site_contact", read)
+        read.phone = "03 29 00 00 02"
+        assert "03 29 00 00 02" in card_part("site_contact", read)
+        db.session.rollback()
