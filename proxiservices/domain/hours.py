@@ -319,6 +319,26 @@ def status(expr: str | None, at: datetime, closures: Sequence[Override] = ()) ->
     Never raises: bad data reads as invalid.
     """
     moment = _utc(at)
+    if closures or _ambiguous(moment):
+        return _status(expr, moment, closures)
+    # OSM hours change state on whole minutes only (and Paris is a whole number of hours
+    # from UTC): every instant of a minute has the status of its first second. Kept per
+    # expression and minute, for the few hundred sites a worker shows in a minute. Not in
+    # the hour repeated in autumn, where the library's answer moves with the seconds.
+    return _regular_status(expr, moment.replace(second=0, microsecond=0))
+
+
+def _ambiguous(moment: datetime) -> bool:
+    local = moment.astimezone(PARIS)
+    return local.utcoffset() != local.replace(fold=1 - local.fold).utcoffset()
+
+
+@functools.lru_cache(maxsize=8192)
+def _regular_status(expr: str | None, minute: datetime) -> HoursStatus:
+    return _status(expr, minute, ())
+
+
+def _status(expr: str | None, moment: datetime, closures: Sequence[Override]) -> HoursStatus:
     closed_for = _covering(closures, ClosedPeriod, moment)
     changed_for = _covering(closures, ChangedHours, moment)
     if not expr or not expr.strip():

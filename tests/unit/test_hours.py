@@ -642,3 +642,32 @@ def test_regular_hours_read_off_a_day_window_equal_the_library_intervals():
                 assert hours._regular_periods(oh, start, end, expr) == hours._open_periods(
                     oh, start, end
                 ), (expr, moment, days)
+
+
+def test_status_kept_per_minute_equals_the_status_of_the_very_instant():
+    """status() without closures is kept per expression and minute: at any second of a
+    minute (its first, its last, just before and after an opening or a closing, at DST
+    changes) it equals the status computed at that instant."""
+    expressions = [MAIRIE, PERMANENCE, DIMANCHE, SOIREES, "24/7", "Mo-Fr 22:00-06:00", "", "x"]
+    expressions += [e for e in _seeded_expressions() if hours._try_parse(e)][:60]
+    minutes = [
+        datetime(2026, 11, 23, 8, 59, tzinfo=PARIS),
+        datetime(2026, 11, 23, 9, 0, tzinfo=PARIS),
+        datetime(2026, 11, 23, 11, 59, tzinfo=PARIS),
+        datetime(2026, 11, 23, 12, 0, tzinfo=PARIS),
+        datetime(2026, 11, 23, 13, 29, tzinfo=PARIS),
+        datetime(2026, 11, 23, 17, 0, tzinfo=PARIS),
+        datetime(2026, 3, 29, 1, 59, tzinfo=PARIS),
+        datetime(2026, 10, 25, 2, 59, tzinfo=PARIS),  # the repeated hour, first time
+        datetime(2026, 10, 25, 2, 59, tzinfo=PARIS).replace(fold=1),  # and second time
+        datetime(2026, 12, 24, 23, 59, tzinfo=PARIS),
+    ]
+    offsets = [timedelta(0), timedelta(seconds=1), timedelta(seconds=59, microseconds=999999)]
+    for expr in expressions:
+        for minute in minutes:
+            for offset in offsets:
+                at = (minute + offset).replace(fold=minute.fold)
+                assert hours.status(expr, at) == hours._status(expr, hours._utc(at), ()), (
+                    expr,
+                    at,
+                )
