@@ -62,14 +62,10 @@ def fr_datetime(value: datetime | None, fmt: str = "EEEE d MMMM 'à' H'h'mm") ->
     return text.replace("h00", "h")
 
 
-MONTHS = (
-    *("janvier", "février", "mars", "avril", "mai", "juin", "juillet"),
-    *("août", "septembre", "octobre", "novembre", "décembre"),
-)
 _FIELDS = {
     "EEEE": lambda v: hours.WEEKDAYS[v.weekday()],
     "d": lambda v: str(v.day),
-    "MMMM": lambda v: MONTHS[v.month - 1],
+    "MMMM": lambda v: hours.MONTHS[v.month - 1],
     "y": lambda v: str(v.year),
     "H": lambda v: str(v.hour),
     "mm": lambda v: f"{v.minute:02d}",

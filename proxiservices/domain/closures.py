@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, time, timedelta
 
-from proxiservices.domain.hours import WEEKDAYS, format_time
+from proxiservices.domain.hours import MONTHS, WEEKDAYS, format_time
 
 BANNER_DAYS = 15  # a closure is announced this many days before it starts
 KIND_LABELS = {
@@ -13,10 +13,6 @@ KIND_LABELS = {
     "message": "Information",
 }
 KINDS = tuple(KIND_LABELS)
-MONTHS = (
-    *("janvier", "février", "mars", "avril", "mai", "juin"),
-    *("juillet", "août", "septembre", "octobre", "novembre", "décembre"),
-)
 
 
 def _shifted(moment: datetime, days: int) -> datetime:

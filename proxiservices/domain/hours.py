@@ -21,6 +21,10 @@ COUNTRY = "FR"  # without it `PH` silently never matches
 SEARCH_DAYS = (8, 60, 400)  # growing windows: most answers are found in the first, cheap one
 TABLE_DAYS = 182  # 26 weeks: three months can make odd ISO weeks look like "1er et 3e"
 WEEKDAYS = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
+MONTHS = (
+    *("janvier", "février", "mars", "avril", "mai", "juin"),
+    *("juillet", "août", "septembre", "octobre", "novembre", "décembre"),
+)
 MONTHS_SHORT = (
     *("janv.", "févr.", "mars", "avr.", "mai", "juin"),
     *("juil.", "août", "sept.", "oct.", "nov.", "déc."),

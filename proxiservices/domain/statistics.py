@@ -9,24 +9,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from proxiservices.domain.hours import MONTHS
+
 MINIMUM = 5  # counts from 1 to MINIMUM - 1 could single out a resident: shown as "< 5"
 MAX_SPAN_DAYS = 3 * 366
 WEEKLY_UP_TO_DAYS = 184  # periods up to six months are drawn by week, longer ones by month
-
-MONTHS = (
-    "janvier",
-    "février",
-    "mars",
-    "avril",
-    "mai",
-    "juin",
-    "juillet",
-    "août",
-    "septembre",
-    "octobre",
-    "novembre",
-    "décembre",
-)
 
 LAST_30_DAYS = "30j"
 LAST_MONTH = "mois"

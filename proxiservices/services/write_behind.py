@@ -11,8 +11,9 @@ How:
   in an application context and commits.
 - A failed write (database down) keeps the items for the next attempt, up to `most`
   (beyond, the oldest are dropped and the drop is logged).
-- A worker stopped normally writes its buffers before it exits (gunicorn's worker_exit
-  hook, and atexit); only a killed process loses its last seconds of items.
+- A worker stopped normally (SIGTERM included: gunicorn's workers exit through Python)
+  writes its buffers before it exits (atexit); only a killed process loses its last
+  seconds of items.
 - A forked process starts empty, with no thread and free locks.
 """
 
