@@ -254,10 +254,11 @@ def check_paths(port: int, paths: list[str], sample: int = 15) -> None:
             raise SystemExit(f"{path}: HTTP {error.code}") from None
 
 
-def run_wrk(port, paths_file, connections, seconds, cpu, timeout) -> dict:
+def run_wrk(port, paths_file, connections, seconds, cpu, timeout, start=0) -> dict:
+    """One wrk run over the paths of `paths_file`, from the one at index `start`."""
     command = ["taskset", "-c", cpu, "wrk", "-t1", f"-c{connections}", f"-d{seconds}s"]
     command += [f"--timeout={timeout}s", "--latency", "-s", str(HERE / "wrk_rotate.lua")]
-    command += [f"http://127.0.0.1:{port}", "--", str(paths_file)]
+    command += [f"http://127.0.0.1:{port}", "--", str(paths_file), str(start)]
     output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
     line = next(line for line in output.splitlines() if line.startswith("WRKJSON "))
     raw = json.loads(line.removeprefix("WRKJSON "))
@@ -380,7 +381,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--client-cpu", default="1", help="the one core of wrk (taskset -c)")
     parser.add_argument("--workers", type=int, help="gunicorn workers (default: gunicorn.conf.py)")
     parser.add_argument("--port", type=int, default=8765)
-    parser.add_argument("--urls", type=int, default=3000, help="distinct URLs per endpoint")
+    parser.add_argument("--urls", type=int, default=20000, help="distinct URLs per endpoint")
     parser.add_argument("--timeout", type=int, default=5, help="wrk request timeout, seconds")
     parser.add_argument("--output", type=Path, help="JSON results (default benchmarks/results/)")
     return parser.parse_args()
@@ -448,14 +449,21 @@ def measure(options: argparse.Namespace, url: str, clients: list[int]) -> dict:
             server.wait_ready(paths[served[0]][0])
             for endpoint in served:
                 check_paths(options.port, paths[endpoint])
-                run_wrk(
+                # Each run goes on where the previous one stopped in the list: a measure
+                # never replays the URLs whose answers the warm-up (or the run at fewer
+                # clients) left in the process's caches. Replaying them made the figures
+                # depend on the machine's speed (a faster machine replays more of them).
+                start = 0
+                warm = run_wrk(
                     options.port,
                     files[endpoint],
                     min(clients),
                     options.warmup,
                     options.client_cpu,
                     options.timeout,
+                    start,
                 )
+                start += warm["requests"] + min(clients)
                 for c in clients:
                     result = run_wrk(
                         options.port,
@@ -464,7 +472,11 @@ def measure(options: argparse.Namespace, url: str, clients: list[int]) -> dict:
                         options.duration,
                         options.client_cpu,
                         options.timeout,
+                        start,
                     )
+                    start += result["requests"] + c
+                    if start > len(paths[endpoint]) > 1:
+                        print(f"  note: {endpoint}: more requests than --urls, URLs replayed")
                     runs.setdefault(f"{endpoint}/{c}", []).append(result)
                     endpoints.setdefault(endpoint, {})[str(c)] = mean_of(runs[f"{endpoint}/{c}"])
                     print(

@@ -1,7 +1,9 @@
 -- wrk script of benchmarks/load.py: rotate over the request paths of a file (one per line,
 -- each thread from its own offset) so that no cache can answer the same URL twice in a row;
+-- an optional second argument is where to start in the list, so that a run goes on where
+-- the previous one (the warm-up) stopped instead of replaying the URLs it cached;
 -- count non-2xx answers; print one JSON line (prefixed "WRKJSON ") with the percentiles.
--- Usage: wrk ... -s wrk_rotate.lua http://127.0.0.1:PORT -- paths.txt
+-- Usage: wrk ... -s wrk_rotate.lua http://127.0.0.1:PORT -- paths.txt [start]
 
 local threads = {}
 local counter = 1
@@ -18,7 +20,8 @@ function init(args)
       paths[#paths + 1] = line
     end
   end
-  counter = (number * 7919) % #paths + 1
+  local start = tonumber(args[2] or "0")
+  counter = (start + number * 7919) % #paths
   non2xx = 0
 end
 
