@@ -8,7 +8,16 @@ from typing import Any
 from flask import Flask
 
 from proxiservices import config as settings
-from proxiservices.extensions import babel, csrf, db, htmx, login_manager, mail, migrate
+from proxiservices.extensions import (
+    SessionInterface,
+    babel,
+    csrf,
+    db,
+    htmx,
+    login_manager,
+    mail,
+    migrate,
+)
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
@@ -42,6 +51,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     babel.init_app(app)
     mail.init_app(app)
     login_manager.init_app(app)
+    app.session_interface = SessionInterface()  # signed cookie, serializer built once
 
     from proxiservices.blueprints import register_blueprints
     from proxiservices.cli import register_cli

@@ -1,6 +1,7 @@
 """Flask extensions, created unbound and attached in create_app."""
 
-from flask import session
+from flask import Flask, session
+from flask.sessions import SecureCookieSessionInterface
 from flask_babel import Babel
 from flask_htmx import HTMX
 from flask_login import LoginManager as BaseLoginManager
@@ -8,6 +9,7 @@ from flask_mailman import Mail
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
+from itsdangerous import URLSafeTimedSerializer
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
 
@@ -35,6 +37,20 @@ class LoginManager(BaseLoginManager):
         if "_user_id" not in session:
             return False
         return super()._session_protection_failed()
+
+
+class SessionInterface(SecureCookieSessionInterface):
+    """Flask's signed cookie session, with its signing serializer built once per secret key
+    (and fallback keys) rather than twice per request, to open and to save the session."""
+
+    _kept: tuple[tuple, URLSafeTimedSerializer | None] | None = None
+
+    def get_signing_serializer(self, app: Flask) -> URLSafeTimedSerializer | None:
+        keys = (app.secret_key, tuple(app.config["SECRET_KEY_FALLBACKS"] or ()))
+        kept = self._kept
+        if kept is None or kept[0] != keys:
+            kept = self._kept = (keys, super().get_signing_serializer(app))
+        return kept[1]
 
 
 db = SQLAlchemy(model_class=Base)

@@ -189,3 +189,28 @@ def test_a_signed_in_session_moved_to_another_browser_is_no_longer_fresh(seeded_
     client.get("/compte", headers={"User-Agent": "another browser"})
     with client.session_transaction() as session:
         assert session["_fresh"] is False
+
+
+def test_session_signing_follows_the_secret_key_and_its_fallbacks(environment, seeded_app):
+    """The signing serializer is built once per key: a new key still rejects the sessions
+    signed with the old one, unless the old one is listed as a fallback."""
+    app = create_app(
+        {
+            "TESTING": True,
+            "SQLALCHEMY_DATABASE_URI": seeded_app.config["SQLALCHEMY_DATABASE_URI"],
+            "SECRET_KEY": SECRET,
+        }
+    )
+    interface = app.session_interface
+    assert interface.get_signing_serializer(app) is interface.get_signing_serializer(app)
+    client = app.test_client()
+    client.get("/orientation?need=carte-vitale&commune=88160")
+    assert "88160" in client.get("/themes").get_data(as_text=True)
+
+    app.secret_key = SECRET[::-1]
+    assert "88160" not in client.get("/themes").get_data(as_text=True)  # old cookie refused
+
+    client.get("/orientation?need=carte-vitale&commune=88160")  # signed with the new key
+    app.secret_key = "une-troisieme-valeur-aleatoire-0123456789"
+    app.config["SECRET_KEY_FALLBACKS"] = [SECRET[::-1]]
+    assert "88160" in client.get("/themes").get_data(as_text=True)  # read with the fallback
