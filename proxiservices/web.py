@@ -55,12 +55,20 @@ def in_paris(value: datetime) -> datetime:
 def fr_datetime(value: datetime | None, fmt: str = "EEEE d MMMM 'à' H'h'mm") -> str:
     if value is None:
         return ""
+    if _simple_pattern(fmt) is None:
+        return format_datetime(in_paris(value), fmt).replace("h00", "h")
+    return _fr_datetime(value, fmt)
+
+
+@functools.lru_cache(maxsize=4096)
+def _fr_datetime(value: datetime, fmt: str) -> str:
+    """Babel's French for the fields of _FIELDS, without its cost, and kept: a result page
+    writes the same few openings and closings (whole minutes) for most of its sites, and so
+    do the next pages. Equal keys are the same Paris wall-clock time: aware datetimes are
+    equal when they are the same instant; a naive one (a Paris time already) never equals
+    an aware one."""
     value = in_paris(value)
-    parts = _simple_pattern(fmt)
-    if parts is None:
-        text = format_datetime(value, fmt)
-    else:  # Babel's French for these fields, without its cost (a few per result page)
-        text = "".join(part if isinstance(part, str) else part(value) for part in parts)
+    text = "".join(part if isinstance(part, str) else part(value) for part in _simple_pattern(fmt))
     return text.replace("h00", "h")
 
 

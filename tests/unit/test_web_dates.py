@@ -40,6 +40,17 @@ def test_fr_datetime_reads_naive_values_as_paris_time(babel_app, value, expected
     assert fr_datetime(value) == expected
 
 
+def test_kept_texts_never_mix_naive_and_aware_times(babel_app):
+    """fr_datetime keeps its texts by value: 14h UTC (15h in Paris) and 14h in Paris are
+    different keys, in either order; one instant in two time zones is one text."""
+    naive, aware = datetime(2026, 1, 15, 14, 0), datetime(2026, 1, 15, 14, 0, tzinfo=UTC)
+    for first, second in ((naive, aware), (aware, naive)):
+        assert fr_datetime(first) != fr_datetime(second)
+    assert fr_datetime(aware) == fr_datetime(in_paris(aware)) == "jeudi 15 janvier à 15h"
+    assert fr_datetime(naive) == "jeudi 15 janvier à 14h"
+    assert fr_datetime(naive, "H'h'mm") == "14h"  # the pattern is part of the key
+
+
 def test_fr_date_says_the_paris_day(babel_app):
     # 23h30 UTC on 30 November is already 1 December in Paris: "1er".
     assert fr_date(datetime(2026, 11, 30, 23, 30, tzinfo=UTC), "d MMMM y") == "1er décembre 2026"
