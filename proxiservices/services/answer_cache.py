@@ -112,7 +112,9 @@ _by_engine: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 def generation() -> int | None:
     """The directory generation this request may use; None when the database has none
     (then nothing is cached)."""
-    if db.session.info.get("directory_changed"):
+    # Asked only of a session this context already has: making one just to ask (most
+    # public pages need none) cost a result page a few percent, at its start and teardown.
+    if db.session.registry.has() and db.session.info.get("directory_changed"):
         # This transaction moved the generation without committing yet: what it reads must
         # not be kept, and its uncommitted number must not become the process's (a rollback
         # would let a later commit reuse it for other data).

@@ -179,3 +179,15 @@ def test_an_uncommitted_edit_never_becomes_the_process_generation(workspace):
         answer_cache.clear()
         assert answer_cache.generation() == committed
         assert answer_cache.get(key) == (committed, None)
+
+
+def test_reading_the_kept_generation_opens_no_session(workspace):
+    """A page served from memory needs no database session: asking for the generation must
+    not make one (it only asks a session this context already has about its edits)."""
+    with workspace.app_context():
+        answer_cache.clear()
+        committed = answer_cache.generation()  # read from the database: a session
+        db.session.remove()
+    with workspace.app_context():
+        assert answer_cache.generation() == committed  # kept, within the check period
+        assert not db.session.registry.has()
