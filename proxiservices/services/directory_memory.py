@@ -388,7 +388,7 @@ class Snapshot:
                             found.append((round(diameter * asin(min(1.0, sqrt(h))), 1), site_id))
             if len(found) >= limit:
                 kth = heapq.nsmallest(limit, found)[-1][0]
-                if _outside_km(olat, r, widest) >= kth + 0.5:  # type: ignore[arg-type]
+                if _outside_km(olat, olon, r, widest) >= kth + 0.5:  # type: ignore[arg-type]
                     return found
         return None
 
@@ -481,18 +481,26 @@ def _area_names(codes: set[str]) -> dict[str, str]:
     return {code: name for code, name in rows}
 
 
-def _outside_km(latitude: float, r: int, widest_longitude: float) -> float:
-    """A lower bound of the distance from a point of cell ring 0 to any site outside rings
-    0..r: more than r cells away in latitude or in longitude, at latitudes below the box's
-    highest one (where a degree of longitude is shortest)."""
-    if r == 0:
-        return 0.0
-    highest = min(90.0, abs(latitude) + (r + 1) * CELL_DEGREES)
-    apart = math.radians(min(r * CELL_DEGREES, 360.0 - widest_longitude))
+def _outside_km(latitude: float, longitude: float, r: int, widest_longitude: float) -> float:
+    """A lower bound of the distance from the origin to any site outside the cells of rings
+    0..r around the origin's cell: the box's edges are at least r cells and the origin's
+    own offset in its cell away. Beyond it in latitude: at least the meridian arc to the
+    nearer edge. Beyond it in longitude only: both points within the box's latitudes, where
+    a degree of longitude is shortest at the latitude furthest from the equator."""
+    ci, cj = _cell(latitude, longitude)
+    low, high = (ci - r) * CELL_DEGREES, (ci + r + 1) * CELL_DEGREES
+    by_latitude = EARTH_RADIUS_KM * math.radians(min(latitude - low, high - latitude))
+    apart = min(
+        longitude - (cj - r) * CELL_DEGREES,
+        (cj + r + 1) * CELL_DEGREES - longitude,
+        360.0 - widest_longitude,  # the grid does not wrap: the other way round may be nearer
+    )
     if apart <= 0:
         return 0.0
-    h = math.cos(math.radians(highest)) * math.sin(apart / 2)
-    return 2 * EARTH_RADIUS_KM * math.asin(max(0.0, min(1.0, h)))
+    furthest = min(90.0, max(abs(low), abs(high)))
+    h = math.cos(math.radians(furthest)) * math.sin(math.radians(min(apart, 180.0)) / 2)
+    by_longitude = 2 * EARTH_RADIUS_KM * math.asin(max(0.0, min(1.0, h)))
+    return max(0.0, min(by_latitude, by_longitude))
 
 
 def current() -> Snapshot | None:

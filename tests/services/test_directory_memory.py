@@ -12,6 +12,8 @@ from types import SimpleNamespace
 
 import pytest
 import sqlalchemy as sa
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import event, select
 
 from proxiservices.domain import hours
@@ -206,6 +208,52 @@ def test_nearest_sites_in_memory_equal_a_full_ranking(richer):
                     expected = sorted(i for km, i in ranked if km <= cutoff)
                     got = memory.nearest_ids([kind], origin, limit, excluded)
                     assert got == expected, (kind, origin, limit)
+
+
+LATITUDES = st.floats(min_value=-80, max_value=80)
+LONGITUDES = st.floats(min_value=-179, max_value=179)
+
+
+@settings(max_examples=3000, deadline=None)
+@given(
+    origin=st.tuples(LATITUDES, LONGITUDES),
+    offset=st.tuples(st.floats(min_value=-1, max_value=1), st.floats(min_value=-1, max_value=1)),
+    r=st.integers(min_value=0, max_value=directory_memory.MAX_RINGS),
+)
+def test_the_ring_search_bound_never_exceeds_a_distance_outside_the_rings(origin, offset, r):
+    """What lets the grid search stop: no site outside the rings searched is nearer than
+    _outside_km (else a nearer site would be missed), just past the box's edges too."""
+    from proxiservices.domain.geo import distance_km
+
+    reach = (r + 2) * directory_memory.CELL_DEGREES  # sites up to two cells past the box
+    site = (origin[0] + offset[0] * reach, origin[1] + offset[1] * reach)
+    cell = directory_memory._cell(*origin)
+    site_cell = directory_memory._cell(*site)
+    if max(abs(site_cell[0] - cell[0]), abs(site_cell[1] - cell[1])) <= r:
+        return  # inside the rings searched
+    widest = abs(site[1] - origin[1])
+    bound = directory_memory._outside_km(origin[0], origin[1], r, widest)
+    assert bound <= distance_km(*origin, *site) + 1e-9
+
+
+def test_the_bound_holds_just_past_the_box_a_little_further_from_the_equator():
+    """A degree of longitude is shorter north of the origin: the bound must use the box's
+    northern edge, not the origin's latitude (0.4 km too long otherwise, found by search)."""
+    from proxiservices.domain.geo import distance_km
+
+    origin, site = (48.45, 6.25), (48.62, 12.500001)  # 12 rings: the box ends at 12.5° E
+    bound = directory_memory._outside_km(*origin, 12, 10.0)
+    assert bound <= distance_km(*origin, *site)
+
+
+@pytest.mark.parametrize("r", [0, 1, 3])
+def test_the_bound_counts_the_origins_place_in_its_cell(r):
+    """An origin in the middle of its cell is half a cell further from the box's edges than
+    one on an edge: the search stops sooner for it."""
+    cell = directory_memory.CELL_DEGREES
+    middle = directory_memory._outside_km(48.0 + cell / 2, 6.0 + cell / 2, r, 10.0)
+    edge = directory_memory._outside_km(48.0, 6.0, r, 10.0)
+    assert middle > edge + 10  # km: a quarter cell of latitude is about 14 km
 
 
 class Counter:
