@@ -204,24 +204,10 @@ class Snapshot:
             .join(Site.body)
             .order_by(Site.id)
         )
-        longitudes = []
-        for row in rows:
-            point = SitePoint(
-                row.id, row.kind_code, row.latitude, row.longitude, row.position_approx
-            )
-            self.points[point.id] = point
-            self.by_kind[point.kind].append(point)
-            if point.positioned:
-                cell = _cell(point.latitude, point.longitude)  # type: ignore[arg-type]
-                phi = math.radians(point.latitude)  # type: ignore[arg-type]
-                self.grid[point.kind].setdefault(cell, []).append(
-                    (point.id, point.longitude, phi, math.cos(phi))
-                )
-                longitudes.append(point.longitude)
-            else:
-                self.unplaced[point.kind].append(point)
-        if longitudes:
-            self.min_longitude, self.max_longitude = min(longitudes), max(longitudes)
+        self._index_points(
+            SitePoint(row.id, row.kind_code, row.latitude, row.longitude, row.position_approx)
+            for row in rows
+        )
         codes: dict[int, set[str]] = defaultdict(set)
         covering: dict[tuple[str, str], set[int]] = defaultdict(set)
         for site_id, code in session.execute(select(SiteCoverage.site_id, SiteCoverage.area_code)):
@@ -276,6 +262,24 @@ class Snapshot:
             stmt = _site_options(select(Site)).where(Site.id.in_(batch))
             sites.update((s.id, s) for s in session.scalars(stmt).unique())
         return sites
+
+    def _index_points(self, points: Iterable[SitePoint]) -> None:
+        """By id, by kind, and placed sites in their grid cell (the nearest-site search)."""
+        longitudes = []
+        for point in points:
+            self.points[point.id] = point
+            self.by_kind[point.kind].append(point)
+            if point.positioned:
+                cell = _cell(point.latitude, point.longitude)  # type: ignore[arg-type]
+                phi = math.radians(point.latitude)  # type: ignore[arg-type]
+                self.grid[point.kind].setdefault(cell, []).append(
+                    (point.id, point.longitude, phi, math.cos(phi))
+                )
+                longitudes.append(point.longitude)
+            else:
+                self.unplaced[point.kind].append(point)
+        if longitudes:
+            self.min_longitude, self.max_longitude = min(longitudes), max(longitudes)
 
     # Reading ---------------------------------------------------------------------------
 
@@ -362,35 +366,54 @@ class Snapshot:
     def _ring_search(
         self, kinds: Sequence[str], origin: Place, limit: int, excluded: frozenset[int]
     ) -> list[tuple[float, int]] | None:
-        """(km, id) of the sites in the grid cells around `origin`, ring after ring, until
-        no site further out can be as near as the `limit`-th found; None past MAX_RINGS."""
+        """(km, id) of the sites in the grid cells around `origin`, nearest cells first,
+        until no site of a cell not read can be as near as the `limit`-th found; None when
+        that needs cells past MAX_RINGS. Cells are queued ring after ring, and read in the
+        order of the least distance any of their sites could be at: a dense kind reads the
+        origin's cell and the few next to it rather than whole rings."""
         olat, olon = origin.latitude, origin.longitude
         ci, cj = _cell(olat, olon)  # type: ignore[arg-type]
         grids = [self.grid[k] for k in kinds if k in self.grid]
         # Longitudes are not wrapped in the grid: a site far "east" may be near "west".
         widest = max(olon - self.min_longitude, self.max_longitude - olon)  # type: ignore[operator]
         found: list[tuple[float, int]] = []
+        nearest: list[float] = []  # the `limit` least km found, negated (a max-heap)
         # domain.geo.distance_km, operation for operation (the same floats, so the same ties
         # as the database path), with the origin's and the sites' terms computed once.
         phi1 = math.radians(olat)  # type: ignore[arg-type]
         cos1 = math.cos(phi1)
         diameter = 2 * EARTH_RADIUS_KM
         sin, asin, sqrt, radians = math.sin, math.asin, math.sqrt, math.radians
-        for r in range(MAX_RINGS + 1):
-            for cell in _ring(ci, cj, r):
-                for grid in grids:
-                    for site_id, lon2, phi2, cos2 in grid.get(cell, ()):
-                        if site_id not in excluded:
-                            h = (
-                                sin((phi2 - phi1) / 2) ** 2
-                                + cos1 * cos2 * sin(radians(lon2 - olon) / 2) ** 2  # type: ignore[operator]
-                            )
-                            found.append((round(diameter * asin(min(1.0, sqrt(h))), 1), site_id))
-            if len(found) >= limit:
-                kth = heapq.nsmallest(limit, found)[-1][0]
-                if _outside_km(olat, olon, r, widest) >= kth + 0.5:  # type: ignore[arg-type]
-                    return found
-        return None
+        queued: list[tuple[float, tuple[int, int]]] = []  # (least km, cell), a heap
+        rings = -1  # the cells of rings 0..rings are queued
+        beyond = 0.0  # least km of a site in a cell not queued
+        while True:
+            while rings < MAX_RINGS and (not queued or queued[0][0] >= beyond):
+                rings += 1
+                for cell in _ring(ci, cj, rings):
+                    if any(cell in grid for grid in grids):
+                        least = _cell_km(olat, olon, cell, widest)  # type: ignore[arg-type]
+                        heapq.heappush(queued, (least, cell))
+                beyond = _outside_km(olat, olon, rings, widest)  # type: ignore[arg-type]
+            least = min(queued[0][0], beyond) if queued else beyond
+            if len(nearest) == limit and least >= -nearest[0] + 0.5:
+                return found
+            if not queued:
+                return None  # past MAX_RINGS
+            cell = heapq.heappop(queued)[1]
+            for grid in grids:
+                for site_id, lon2, phi2, cos2 in grid.get(cell, ()):
+                    if site_id not in excluded:
+                        h = (
+                            sin((phi2 - phi1) / 2) ** 2
+                            + cos1 * cos2 * sin(radians(lon2 - olon) / 2) ** 2  # type: ignore[operator]
+                        )
+                        km = round(diameter * asin(min(1.0, sqrt(h))), 1)
+                        found.append((km, site_id))
+                        if len(nearest) < limit:
+                            heapq.heappush(nearest, -km)
+                        elif km < -nearest[0]:
+                            heapq.heapreplace(nearest, -km)
 
     def alerts_for(
         self, codes: Iterable[str], at: datetime, body_kind_codes: Iterable[str]
@@ -501,6 +524,22 @@ def _outside_km(latitude: float, longitude: float, r: int, widest_longitude: flo
     h = math.cos(math.radians(furthest)) * math.sin(math.radians(min(apart, 180.0)) / 2)
     by_longitude = 2 * EARTH_RADIUS_KM * math.asin(max(0.0, min(1.0, h)))
     return max(0.0, min(by_latitude, by_longitude))
+
+
+def _cell_km(latitude: float, longitude: float, cell: tuple[int, int], widest: float) -> float:
+    """A lower bound of the distance from the origin to any site of `cell`: the meridian
+    arc to its nearer latitude edge, and the parallel arc to its nearer longitude edge at
+    the latitude furthest from the equator among the cell's and the origin's."""
+    low, west = cell[0] * CELL_DEGREES, cell[1] * CELL_DEGREES
+    high, east = low + CELL_DEGREES, west + CELL_DEGREES
+    by_latitude = EARTH_RADIUS_KM * math.radians(max(0.0, low - latitude, latitude - high))
+    apart = min(max(0.0, west - longitude, longitude - east), 360.0 - widest)
+    if apart <= 0:
+        return by_latitude
+    furthest = min(90.0, max(abs(low), abs(high), abs(latitude)))
+    h = math.cos(math.radians(furthest)) * math.sin(math.radians(min(apart, 180.0)) / 2)
+    by_longitude = 2 * EARTH_RADIUS_KM * math.asin(max(0.0, min(1.0, h)))
+    return max(by_latitude, by_longitude)
 
 
 def current() -> Snapshot | None:

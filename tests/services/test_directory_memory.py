@@ -246,6 +246,82 @@ def test_the_bound_holds_just_past_the_box_a_little_further_from_the_equator():
     assert bound <= distance_km(*origin, *site)
 
 
+@settings(max_examples=3000, deadline=None)
+@given(
+    origin=st.tuples(LATITUDES, LONGITUDES),
+    offset=st.tuples(st.floats(min_value=-4, max_value=4), st.floats(min_value=-4, max_value=4)),
+)
+def test_the_cell_bound_never_exceeds_a_distance_to_a_site_of_the_cell(origin, offset):
+    from proxiservices.domain.geo import distance_km
+
+    site = (origin[0] + offset[0], origin[1] + offset[1])
+    widest = abs(site[1] - origin[1])
+    bound = directory_memory._cell_km(*origin, directory_memory._cell(*site), widest)
+    assert bound <= distance_km(*origin, *site) + 1e-9
+
+
+SPREADS = st.sampled_from([0.05, 0.4, 2.0, 8.0])  # degrees: one cell to a few rings and past
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    origin=st.tuples(
+        st.floats(min_value=-60, max_value=60), st.floats(min_value=-170, max_value=170)
+    ),
+    spread=SPREADS,
+    offsets=st.lists(
+        st.tuples(st.floats(min_value=-1, max_value=1), st.floats(min_value=-1, max_value=1)),
+        min_size=1,
+        max_size=60,
+    ),
+    limit=st.integers(min_value=1, max_value=8),
+    excluded_every=st.integers(min_value=0, max_value=5),
+    data=st.data(),
+)
+def test_nearest_sites_equal_a_full_ranking_for_any_scatter(
+    origin, spread, offsets, limit, excluded_every, data
+):
+    """The cell search against the ranking of every site, on made-up scatters: dense ones
+    (many sites in the origin's cell), sparse ones (past MAX_RINGS), ties (sites on the
+    same spot) and excluded sites."""
+    from proxiservices.domain.competence import Place
+
+    snapshot = directory_memory.Snapshot(0)
+    points = []
+    for number, (dlat, dlon) in enumerate(offsets, start=1):
+        if data.draw(st.booleans(), label="same spot as the previous") and points:
+            latitude, longitude = points[-1].latitude, points[-1].longitude
+        else:
+            latitude, longitude = origin[0] + dlat * spread, origin[1] + dlon * spread
+        kind = data.draw(st.sampled_from(["A", "B"]), label="kind")
+        points.append(directory_memory.SitePoint(number, kind, latitude, longitude, False))
+    snapshot._index_points(points)
+    excluded = frozenset(p.id for p in points[:: excluded_every or len(points) + 1])
+    place = Place(*origin)
+    for kinds in (["A"], ["A", "B"]):
+        placed = [p for p in points if p.kind in kinds and p.id not in excluded]
+        ranked = sorted((directory_memory._km(place, p), p.id) for p in placed)
+        if len(ranked) < limit:
+            continue
+        cutoff = ranked[limit - 1][0]
+        expected = sorted(i for km, i in ranked if km <= cutoff)
+        assert snapshot.nearest_ids(kinds, place, limit, excluded) == expected
+
+
+def test_a_cell_of_the_next_ring_can_be_nearer_than_one_of_this_ring():
+    """Origin near its cell's south-east corner: a degree of longitude is shorter than one
+    of latitude, so the cell two rings east (38.7 km away) comes before the cell just north
+    (54.5 km at least). Stopping at the cells of ring 1 would answer the site 49 km away."""
+    from proxiservices.domain.competence import Place
+
+    snapshot = directory_memory.Snapshot(0)
+    east_of_ring_1 = directory_memory.SitePoint(1, "A", 48.3, 6.99, False)  # about 49 km
+    north_of_ring_1 = directory_memory.SitePoint(2, "A", 48.51, 6.49, False)  # about 56 km
+    east_of_ring_2 = directory_memory.SitePoint(3, "A", 48.01, 7.01, False)  # about 39 km
+    snapshot._index_points([east_of_ring_1, north_of_ring_1, east_of_ring_2])
+    assert snapshot.nearest_ids(["A"], Place(48.01, 6.49), 1, frozenset()) == [3]
+
+
 @pytest.mark.parametrize("r", [0, 1, 3])
 def test_the_bound_counts_the_origins_place_in_its_cell(r):
     """An origin in the middle of its cell is half a cell further from the box's edges than
