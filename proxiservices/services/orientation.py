@@ -128,6 +128,11 @@ class OrientationAnswer:
     def competence_verified(self) -> bool:
         return any(s.competence_verified for s in self.sites)
 
+    @property
+    def site_kind_codes(self) -> list[str]:
+        """The body kinds of the sites shown, once each, in order (the map link)."""
+        return list(dict.fromkeys(s.site.body.kind_code for s in self.sites))
+
 
 def commune_place(commune: Commune) -> Place:
     return Place(commune.latitude, commune.longitude, commune.position_approx)
