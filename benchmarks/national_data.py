@@ -284,12 +284,6 @@ def _km(a: tuple[float, float], b: tuple[float, float]) -> float:
     return 6371 * math.hypot(x, y)
 
 
-def _postcodes(codes: list[str], width: int = 120) -> str:
-    """Space-separated postcodes cut to the column's width (Paris has 21: 125 characters)."""
-    text = " ".join(codes)
-    return text if len(text) <= width else text[: text.rfind(" ", 0, width + 1)]
-
-
 def load_geography(connection, cog: Cog, places: dict[str, dict]) -> dict:
     """Départements, EPCIs and the communes not seeded yet; returns the commune facts."""
     from proxiservices.domain.text import fold
@@ -325,7 +319,7 @@ def load_geography(connection, cog: Cog, places: dict[str, dict]) -> dict:
                 c["code"],
                 c["nom"],
                 fold(c["nom"]),
-                _postcodes(c.get("codesPostaux") or []),
+                " ".join(c.get("codesPostaux") or []),
                 c.get("population"),
                 c["departement"],
                 cog.epci_of.get(c["code"]),

@@ -22,7 +22,7 @@ class Commune(db.Model):
     insee: Mapped[str] = mapped_column(String(5), primary_key=True)
     name: Mapped[str] = mapped_column(String(120))
     folded_name: Mapped[str] = mapped_column(String(120), index=True)
-    postcodes: Mapped[str] = mapped_column(String(120), default="")  # space-separated
+    postcodes: Mapped[str] = mapped_column(String(255), default="")  # space-separated (Paris: 21)
     population: Mapped[int | None]
     departement_code: Mapped[str] = mapped_column(String(3), ForeignKey("territory.code"))
     epci_code: Mapped[str | None] = mapped_column(String(12), ForeignKey("territory.code"))
