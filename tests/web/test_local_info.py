@@ -641,6 +641,16 @@ def test_the_managers_lists_show_the_typed_times_with_edit_and_delete(workspace,
         assert f'href="{url}/{created}"' in row
         assert f'action="{url}/{created}/supprimer"' in row
         assert "14h30" in text_of(row) and "16h" in text_of(row)
+        # Deleting asks twice without JavaScript too (hx-confirm alone would not ask then):
+        # the confirming button sits in a closed zone that must be opened first.
+        assert "hx-confirm" not in row
+        zone = row[row.index('<details class="danger-zone') :]
+        assert zone.index("<summary>") < zone.index("supprimer") < zone.index("</details>")
+        form = admin.get(f"{url}/{created}").get_data(as_text=True)
+        assert "hx-confirm" not in form
+        zone = form[form.index('<details class="danger-zone') :]
+        assert zone.index(f'action="{url}/{created}/supprimer"') < zone.index("</details>")
+        assert "Confirmer : supprimer" in zone
 
 
 # --- iCalendar feeds -------------------------------------------------------------------------
