@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 
 from flask import Flask, abort, current_app, has_request_context, jsonify, request
 from flask.globals import request_ctx
@@ -57,16 +57,18 @@ def fr_datetime(value: datetime | None, fmt: str = "EEEE d MMMM 'à' H'h'mm") ->
         return ""
     if _simple_pattern(fmt) is None:
         return format_datetime(in_paris(value), fmt).replace("h00", "h")
-    return _fr_datetime(value, fmt)
+    # An aware time is kept by its instant in UTC: two aware times in a zone with summer
+    # time that differ only by `fold` compare (and hash) equal, yet are an hour apart.
+    return _fr_datetime(value if value.tzinfo is None else value.astimezone(UTC), fmt)
 
 
 @functools.lru_cache(maxsize=4096)
 def _fr_datetime(value: datetime, fmt: str) -> str:
     """Babel's French for the fields of _FIELDS, without its cost, and kept: a result page
     writes the same few openings and closings (whole minutes) for most of its sites, and so
-    do the next pages. Equal keys are the same Paris wall-clock time: aware datetimes are
-    equal when they are the same instant; a naive one (a Paris time already) never equals
-    an aware one."""
+    do the next pages. Equal keys are the same Paris wall-clock time: aware keys are UTC
+    times, equal when they are the same instant; a naive one (a Paris time already, whose
+    fold the text does not show) never equals an aware one."""
     value = in_paris(value)
     text = "".join(part if isinstance(part, str) else part(value) for part in _simple_pattern(fmt))
     return text.replace("h00", "h")

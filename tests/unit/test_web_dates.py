@@ -2,13 +2,14 @@
 ateliers), an aware one an instant, in winter and in summer alike."""
 
 from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from flask import Flask
 from flask_babel import Babel, format_datetime
 
 from proxiservices.config import load
-from proxiservices.web import _simple_pattern, fr_date, fr_datetime, in_paris
+from proxiservices.web import _fr_datetime, _simple_pattern, fr_date, fr_datetime, in_paris
 
 
 @pytest.fixture(scope="module")
@@ -49,6 +50,19 @@ def test_kept_texts_never_mix_naive_and_aware_times(babel_app):
     assert fr_datetime(aware) == fr_datetime(in_paris(aware)) == "jeudi 15 janvier à 15h"
     assert fr_datetime(naive) == "jeudi 15 janvier à 14h"
     assert fr_datetime(naive, "H'h'mm") == "14h"  # the pattern is part of the key
+
+
+def test_kept_texts_tell_apart_the_two_times_of_a_repeated_hour(babel_app):
+    """1h30 happens twice in New York on 1 November 2026 (fold 0, then 1): Python finds
+    the two equal, yet they are 6h30 and 7h30 in Paris, in either order."""
+    first = datetime(2026, 11, 1, 1, 30, tzinfo=ZoneInfo("America/New_York"))
+    second = first.replace(fold=1)
+    for a, b in ((first, second), (second, first)):
+        _fr_datetime.cache_clear()
+        assert {fr_datetime(a), fr_datetime(b)} == {
+            "dimanche 1 novembre à 6h30",
+            "dimanche 1 novembre à 7h30",
+        }
 
 
 def test_fr_date_says_the_paris_day(babel_app):
