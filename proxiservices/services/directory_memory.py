@@ -520,9 +520,7 @@ def _outside_km(latitude: float, longitude: float, r: int, widest_longitude: flo
     )
     if apart <= 0:
         return 0.0
-    furthest = min(90.0, max(abs(low), abs(high)))
-    h = math.cos(math.radians(furthest)) * math.sin(math.radians(min(apart, 180.0)) / 2)
-    by_longitude = 2 * EARTH_RADIUS_KM * math.asin(max(0.0, min(1.0, h)))
+    by_longitude = _parallel_km(max(abs(low), abs(high)), apart)
     return max(0.0, min(by_latitude, by_longitude))
 
 
@@ -536,10 +534,15 @@ def _cell_km(latitude: float, longitude: float, cell: tuple[int, int], widest: f
     apart = min(max(0.0, west - longitude, longitude - east), 360.0 - widest)
     if apart <= 0:
         return by_latitude
-    furthest = min(90.0, max(abs(low), abs(high), abs(latitude)))
+    return max(by_latitude, _parallel_km(max(abs(low), abs(high), abs(latitude)), apart))
+
+
+def _parallel_km(furthest_latitude: float, apart: float) -> float:
+    """The least great-circle distance between two points `apart` degrees of longitude
+    apart, both at latitudes no further from the equator than `furthest_latitude`."""
+    furthest = min(90.0, furthest_latitude)
     h = math.cos(math.radians(furthest)) * math.sin(math.radians(min(apart, 180.0)) / 2)
-    by_longitude = 2 * EARTH_RADIUS_KM * math.asin(max(0.0, min(1.0, h)))
-    return max(by_latitude, by_longitude)
+    return 2 * EARTH_RADIUS_KM * math.asin(max(0.0, min(1.0, h)))
 
 
 def current() -> Snapshot | None:
