@@ -1,5 +1,7 @@
 """Flask extensions, created unbound and attached in create_app."""
 
+import hashlib
+
 from flask import Flask, session
 from flask.sessions import SecureCookieSessionInterface
 from flask_babel import Babel
@@ -41,8 +43,12 @@ class LoginManager(BaseLoginManager):
 
 class SessionInterface(SecureCookieSessionInterface):
     """Flask's signed cookie session, with its signing serializer built once per secret key
-    (and fallback keys) rather than twice per request, to open and to save the session."""
+    (and fallback keys) rather than twice per request, to open and to save the session.
+    Signed with hashlib's own sha1: Flask wraps it in a Python function (to defer the import
+    on FIPS systems), which sends every signature and key derivation through the standard
+    library's pure-Python HMAC instead of OpenSSL's. Same algorithm, same cookies."""
 
+    digest_method = staticmethod(hashlib.sha1)
     _kept: tuple[tuple, URLSafeTimedSerializer | None] | None = None
 
     def get_signing_serializer(self, app: Flask) -> URLSafeTimedSerializer | None:

@@ -4,7 +4,10 @@ cookies in development so that `make run` works on http://127.0.0.1."""
 
 from __future__ import annotations
 
+import hashlib
+
 import pytest
+from flask.sessions import SecureCookieSessionInterface
 from flask_login import login_user
 
 from proxiservices import create_app
@@ -214,3 +217,17 @@ def test_session_signing_follows_the_secret_key_and_its_fallbacks(environment, s
     app.secret_key = "une-troisieme-valeur-aleatoire-0123456789"
     app.config["SECRET_KEY_FALLBACKS"] = [SECRET[::-1]]
     assert "88160" in client.get("/themes").get_data(as_text=True)  # read with the fallback
+
+
+def test_session_cookies_are_the_ones_flask_signs_and_reads(seeded_app):
+    """The session is signed with hashlib's sha1 directly (OpenSSL's HMAC) rather than
+    Flask's wrapper of it: a cookie either one signs, the other reads, and both sign alike."""
+    ours = seeded_app.session_interface.get_signing_serializer(seeded_app)
+    flasks = SecureCookieSessionInterface().get_signing_serializer(seeded_app)
+    data = {"commune": "88160", "visit": ["carte-vitale|88160|public", None, "2026-11-23"]}
+    assert ours.loads(flasks.dumps(data)) == data
+    assert flasks.loads(ours.dumps(data)) == data
+    assert ours.signer(seeded_app.secret_key, **ours.signer_kwargs).get_signature(
+        b"x"
+    ) == flasks.signer(seeded_app.secret_key, **flasks.signer_kwargs).get_signature(b"x")
+    assert ours.signer_kwargs["digest_method"] is hashlib.sha1
