@@ -12,6 +12,8 @@ from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
 from itsdangerous import URLSafeTimedSerializer
+from itsdangerous.encoding import base64_encode
+from itsdangerous.url_safe import URLSafeSerializerMixin
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
 
@@ -41,6 +43,22 @@ class LoginManager(BaseLoginManager):
         return super()._session_protection_failed()
 
 
+class _SessionSerializer(URLSafeTimedSerializer):
+    """A session cookie compressed only when it is big enough to gain from it. itsdangerous
+    tries zlib on every cookie it signs; a visitor's session (a commune, the last counted
+    visit: about a hundred bytes) gains at most a byte, and setting up a deflate stream
+    cost a result page 0.16 ms on average, more than a millisecond at times. Reading is
+    unchanged: a compressed cookie still announces itself with its leading dot."""
+
+    COMPRESS_FROM = 512  # bytes of JSON
+
+    def dump_payload(self, obj: object) -> bytes:
+        json = super(URLSafeSerializerMixin, self).dump_payload(obj)
+        if len(json) >= self.COMPRESS_FROM:
+            return super().dump_payload(obj)
+        return base64_encode(json)
+
+
 class SessionInterface(SecureCookieSessionInterface):
     """Flask's signed cookie session, with its signing serializer built once per secret key
     (and fallback keys) rather than twice per request, to open and to save the session.
@@ -55,8 +73,23 @@ class SessionInterface(SecureCookieSessionInterface):
         keys = (app.secret_key, tuple(app.config["SECRET_KEY_FALLBACKS"] or ()))
         kept = self._kept
         if kept is None or kept[0] != keys:
-            kept = self._kept = (keys, super().get_signing_serializer(app))
+            kept = self._kept = (keys, self._serializer(*keys))
         return kept[1]
+
+    def _serializer(self, secret_key, fallbacks: tuple) -> URLSafeTimedSerializer | None:
+        """As Flask 3.1 builds it (fallback keys first, the current key last), with the
+        compression rule above."""
+        if not secret_key:
+            return None
+        return _SessionSerializer(
+            [*fallbacks, secret_key],
+            salt=self.salt,
+            serializer=self.serializer,
+            signer_kwargs={
+                "key_derivation": self.key_derivation,
+                "digest_method": self.digest_method,
+            },
+        )
 
 
 db = SQLAlchemy(model_class=Base)

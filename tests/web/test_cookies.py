@@ -231,3 +231,26 @@ def test_session_cookies_are_the_ones_flask_signs_and_reads(seeded_app):
         b"x"
     ) == flasks.signer(seeded_app.secret_key, **flasks.signer_kwargs).get_signature(b"x")
     assert ours.signer_kwargs["digest_method"] is hashlib.sha1
+
+
+def test_a_small_session_is_not_compressed_a_big_one_is_and_both_read_back(seeded_app):
+    """zlib is tried only on a session big enough to gain from it; Flask's own serializer
+    reads either cookie, and ours reads Flask's compressed ones."""
+    ours = seeded_app.session_interface.get_signing_serializer(seeded_app)
+    flasks = SecureCookieSessionInterface().get_signing_serializer(seeded_app)
+    small = {"commune": "88160", "unanswered": ["carte grise perdue"] * 5}  # 139 bytes
+    big = {"unanswered": ["carte grise perdue"] * 60}
+    assert flasks.dumps(small).startswith(".")  # Flask would compress it (to 66 bytes)
+    assert not ours.dumps(small).startswith(".")
+    assert ours.dumps(big).startswith(".")  # compressed, as Flask does
+    assert len(ours.dumps(big)) < len(flasks.dumps({"unanswered": []})) * 4
+    for data in (small, big):
+        assert flasks.loads(ours.dumps(data)) == data
+        assert ours.loads(flasks.dumps(data)) == data
+
+
+def test_a_visitor_page_sets_an_uncompressed_session_cookie_that_keeps_the_commune(client):
+    response = client.get("/orientation?need=carte-vitale&commune=88160")
+    cookie = next(v for k, v in response.headers.items() if k == "Set-Cookie")
+    assert cookie.startswith("session=") and not cookie.startswith("session=.")
+    assert "88160" in client.get("/themes").get_data(as_text=True)
