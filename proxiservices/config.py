@@ -95,7 +95,8 @@ def load(instance_path: str, environ: dict[str, str] | None = None) -> dict[str,
         "REQUEST_REMINDER_DAYS": "3,10",
         "REQUEST_EXPIRY_DAYS": 30,
         "DUPLICATE_WINDOW_DAYS": 7,
-        # Months after a request ends before `flask purge` anonymises it (domain/retention.py).
+        # Months after a request ends, or after the last activity of one left open, before
+        # `flask purge` anonymises it (domain/retention.py).
         "RETENTION_MONTHS": 12,
         # Shown on /donnees-personnelles: who is responsible, whom residents write to.
         # Empty: the page says the operator must set them.

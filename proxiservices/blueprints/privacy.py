@@ -54,17 +54,7 @@ def _render_lookup(
     changed: str | None = None,
 ) -> str:
     months = privacy.retention_months()
-    rows = [
-        (
-            r,
-            retention.purge_date(
-                r.status,
-                r.status_changed_at if retention.has_ended(r.status) else None,
-                months,
-            ),
-        )
-        for r in found or []
-    ]
+    rows = [(r, privacy.planned_anonymisation(r, months)) for r in found or []]
     if resident is not None and erasure is None:
         erasure = ErasureForm(formdata=None)
     return render_page(
@@ -79,6 +69,7 @@ def _render_lookup(
         changed=changed,
         open_count=sum(1 for r in found or [] if lifecycle.is_open(r.status)),
         status_labels=lifecycle.STATUS_LABELS,
+        open_statuses=lifecycle.OPEN,
         retention=retention.months_label(months),
         title="Données personnelles d'un usager",
     )

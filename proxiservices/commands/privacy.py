@@ -1,4 +1,5 @@
-"""`flask purge`: anonymise the requests whose retention period has passed (a daily cron job)."""
+"""`flask purge`: anonymise the requests whose retention period has passed, after their end or,
+for a request left open, after its last activity (a daily cron job)."""
 
 from __future__ import annotations
 
@@ -28,24 +29,31 @@ from proxiservices.services.privacy import BATCH_SIZE, purge
 )
 def purge_command(dry_run: bool, batch_size: int) -> None:
     """Anonymise les demandes terminées depuis plus longtemps que la durée de conservation
-    (PROXISERVICES_RETENTION_MONTHS, 12 mois par défaut) ; les statistiques sont conservées."""
+    (PROXISERVICES_RETENTION_MONTHS, 12 mois par défaut), et celles restées en cours sans
+    activité depuis aussi longtemps (leur statut ne change pas) ; les statistiques sont
+    conservées."""
     try:
         report = purge(datetime.now(UTC), dry_run=dry_run, batch_size=batch_size)
     except ValueError as error:  # a retention setting that is not a number of months
         raise click.UsageError(f"PROXISERVICES_RETENTION_MONTHS invalide : {error}") from None
     cutoff = report.cutoff.astimezone(PARIS).strftime("%d/%m/%Y %H:%M")
     click.echo(
-        f"Conservation : {months_label(report.months)} après la fin de la demande "
-        f"(demandes terminées au plus tard le {cutoff})."
+        f"Conservation : {months_label(report.months)} après la fin de la demande, ou après "
+        "la dernière activité d'une demande restée en cours "
+        f"(demandes terminées ou sans activité au plus tard le {cutoff})."
     )
     if dry_run:
-        click.echo(f"Simulation : {report.due} demande(s) à anonymiser. Rien n'a été modifié.")
+        click.echo(
+            f"Simulation : {report.due} demande(s) à anonymiser, dont {report.due_open} "
+            "restée(s) en cours sans activité. Rien n'a été modifié."
+        )
         return
     if not report.anonymised:
         click.echo("Aucune demande à anonymiser.")
         return
     click.echo(
-        f"{report.anonymised} demande(s) anonymisée(s) en {report.batches} lot(s) ; "
+        f"{report.anonymised} demande(s) anonymisée(s) en {report.batches} lot(s), dont "
+        f"{report.anonymised_open} restée(s) en cours sans activité ; "
         f"{report.mails_scrubbed} courriel(s) effacé(s), "
         f"{report.mails_deleted} courriel(s) non envoyé(s) supprimé(s). "
         "Les statistiques sont inchangées."

@@ -1,7 +1,9 @@
 """How long a request keeps the resident's personal data: until a number of calendar months
-after the request ended (closed, refused, redirected, cancelled or expired); an open request
-is never due. What anonymisation writes in place of the data is fixed here too, so the
-purge, the erasure and the pages agree on it."""
+after the request ended (closed, refused, redirected, cancelled or expired). An open request
+is due the same number of months after its last activity: a partner that never closes a
+request must not keep the resident's data forever, and the request keeps its status. What
+anonymisation writes in place of the data is fixed here too, so the purge, the erasure and
+the pages agree on it."""
 
 from __future__ import annotations
 
@@ -55,28 +57,63 @@ def has_ended(status: str) -> bool:
 
 
 def cutoff(at: datetime, months: int) -> datetime:
-    """Requests that ended at or before this instant are due for anonymisation at `at`."""
+    """Requests that ended, or saw their last activity, at or before this instant are due
+    for anonymisation at `at`."""
     return months_before(at, months)
+
+
+def last_activity(
+    changed_at: datetime,
+    last_event_at: datetime | None = None,
+    scheduled_at: datetime | None = None,
+) -> datetime:
+    """The latest sign of life of a request: its last change of status, the last line of its
+    history, and its appointment (planned far ahead, it is activity until it is past)."""
+    return max(when for when in (changed_at, last_event_at, scheduled_at) if when is not None)
+
+
+def retained_since(
+    status: str,
+    changed_at: datetime,
+    last_event_at: datetime | None = None,
+    scheduled_at: datetime | None = None,
+) -> datetime:
+    """When the retention period starts: the day an ended request ended (its last change of
+    status), the last activity of an open one."""
+    if has_ended(status):
+        return changed_at
+    return last_activity(changed_at, last_event_at, scheduled_at)
 
 
 def purge_due(
     status: str,
-    ended_at: datetime | None,
+    changed_at: datetime,
     anonymised_at: datetime | None,
     at: datetime,
     months: int,
+    *,
+    last_event_at: datetime | None = None,
+    scheduled_at: datetime | None = None,
 ) -> bool:
-    """True when an ended, not yet anonymised request ended `months` months ago or more."""
-    if anonymised_at is not None or not has_ended(status) or ended_at is None:
+    """True when a request not yet anonymised ended, or has been open without activity,
+    for `months` months or more."""
+    if anonymised_at is not None:
         return False
-    return ended_at <= cutoff(at, months)
+    since = retained_since(status, changed_at, last_event_at, scheduled_at)
+    return since <= cutoff(at, months)
 
 
-def purge_date(status: str, ended_at: datetime | None, months: int) -> datetime | None:
-    """When the purge will anonymise the request; None while it is open."""
-    if not has_ended(status) or ended_at is None:
-        return None
-    return months_after(ended_at, months)
+def purge_date(
+    status: str,
+    changed_at: datetime,
+    months: int,
+    *,
+    last_event_at: datetime | None = None,
+    scheduled_at: datetime | None = None,
+) -> datetime:
+    """When the purge will anonymise the request: for an open one, if nothing happens to it
+    before then."""
+    return months_after(retained_since(status, changed_at, last_event_at, scheduled_at), months)
 
 
 def months_label(months: int) -> str:

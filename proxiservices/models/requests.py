@@ -19,7 +19,8 @@ class AppointmentRequest(db.Model):
     __tablename__ = "appointment_request"
     __table_args__ = (
         # The purge's candidates (domain/retention.py): the requests not anonymised yet, by
-        # the time of their last change, which for an ended request is when it ended.
+        # the time of their last change, which for an ended request is when it ended and for
+        # an open one is no later than its last activity.
         Index(
             "ix_appointment_request_to_purge",
             "status_changed_at",

@@ -1,6 +1,7 @@
-"""The resident's personal data: anonymised once the retention period after a request ends
-has passed (`flask purge`), and, on the resident's demand, exported or erased at once by an
-administrator (rights of access and erasure).
+"""The resident's personal data: anonymised once the retention period after a request ends,
+or after the last activity of a request left open, has passed (`flask purge`), and, on the
+resident's demand, exported or erased at once by an administrator (rights of access and
+erasure).
 
 Anonymising keeps the request row (status, body, need, commune, desk, dates) and its
 history (actions, statuses, times): the dashboard reads only the anonymous activity events
@@ -17,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from flask import current_app
-from sqlalchemy import case, delete, func, or_, select, update
+from sqlalchemy import and_, case, delete, func, or_, select, update
 from sqlalchemy.orm import joinedload, selectinload
 
 from proxiservices.domain import lifecycle, retention
@@ -148,51 +149,74 @@ class PurgeReport:
     cutoff: datetime
     dry_run: bool
     due: int = 0
+    due_open: int = 0  # of which requests still open, without activity for the period
     anonymised: int = 0
+    anonymised_open: int = 0
     mails_scrubbed: int = 0
     mails_deleted: int = 0
     batches: int = 0
 
 
 def _due(cutoff: datetime):
+    """retention.purge_due in SQL: not anonymised, and ended at or before the cutoff, or open
+    with no activity since. Both kinds changed status at or before the cutoff, the range the
+    partial index reads; the open requests' appointment and history are checked on those
+    few rows only (an open request's every action moves its status_changed_at)."""
+    later_event = (
+        select(RequestEvent.id)
+        .where(RequestEvent.request_id == AppointmentRequest.id, RequestEvent.at > cutoff)
+        .exists()
+    )
+    idle = and_(
+        AppointmentRequest.status.in_(lifecycle.OPEN),
+        or_(AppointmentRequest.scheduled_at.is_(None), AppointmentRequest.scheduled_at <= cutoff),
+        ~later_event,
+    )
     return (
         AppointmentRequest.anonymised_at.is_(None),
-        AppointmentRequest.status.in_(retention.ENDED),
         AppointmentRequest.status_changed_at <= cutoff,
+        or_(AppointmentRequest.status.in_(retention.ENDED), idle),
     )
 
 
+def _is_open():
+    return case((AppointmentRequest.status.in_(lifecycle.OPEN), 1))
+
+
 def purge(at: datetime, *, dry_run: bool = False, batch_size: int = BATCH_SIZE) -> PurgeReport:
-    """Anonymise every request that ended at least the retention period before `at`, one
-    committed batch at a time (a long purge holds no lock for long and an interrupted one
-    resumes where it stopped); open requests are never touched. Records one audit entry."""
+    """Anonymise every request that ended, or was left open without any activity, at least
+    the retention period before `at`, one committed batch at a time (a long purge holds no
+    lock for long and an interrupted one resumes where it stopped); an open request keeps
+    its status. Records one audit entry."""
     months = retention_months()
     cutoff = retention.cutoff(at, months)
     report = PurgeReport(months=months, cutoff=cutoff, dry_run=dry_run)
-    report.due = db.session.scalar(select(func.count(AppointmentRequest.id)).where(*_due(cutoff)))
+    report.due, report.due_open = db.session.execute(
+        select(func.count(AppointmentRequest.id), func.count(_is_open())).where(*_due(cutoff))
+    ).one()
     if dry_run or not report.due:
         db.session.rollback()
         return report
     while True:
-        ids = list(
-            db.session.scalars(
-                select(AppointmentRequest.id)
-                .where(*_due(cutoff))
-                # The partial index's order: only requests not anonymised yet are read.
-                .order_by(AppointmentRequest.status_changed_at, AppointmentRequest.id)
-                .limit(batch_size)
-            )
-        )
-        if not ids:
+        rows = db.session.execute(
+            select(AppointmentRequest.id, AppointmentRequest.status)
+            .where(*_due(cutoff))
+            # The partial index's order: only requests not anonymised yet are read.
+            .order_by(AppointmentRequest.status_changed_at, AppointmentRequest.id)
+            .limit(batch_size)
+        ).all()
+        if not rows:
             break
-        done = anonymise(ids, at)
+        done = anonymise([row.id for row in rows], at)
         report.anonymised += done.requests
+        report.anonymised_open += sum(1 for row in rows if lifecycle.is_open(row.status))
         report.mails_scrubbed += done.mails_scrubbed
         report.mails_deleted += done.mails_deleted
         report.batches += 1
         db.session.commit()
     counts = {
         "demandes anonymisées": report.anonymised,
+        "dont demandes en cours sans activité": report.anonymised_open,
         "courriels effacés": report.mails_scrubbed,
         "courriels non envoyés supprimés": report.mails_deleted,
     }
@@ -200,7 +224,8 @@ def purge(at: datetime, *, dry_run: bool = False, batch_size: int = BATCH_SIZE) 
         None,
         "purge",
         at.astimezone(PARIS).date().isoformat(),
-        f"Durée de conservation : {retention.months_label(months)} après la fin de la demande",
+        f"Durée de conservation : {retention.months_label(months)} après la fin de la demande, "
+        "ou après la dernière activité d'une demande restée en cours (son statut est gardé)",
         audit.ERASE,
         before=dict.fromkeys(counts, 0),
         after=counts,
@@ -329,6 +354,18 @@ MAIL_AUDIENCE = {
 }
 
 
+def planned_anonymisation(request: AppointmentRequest, months: int) -> datetime:
+    """When the purge will anonymise this request (an open one: if nothing happens to it
+    until then); reads its history, which find_requests loads with it."""
+    return retention.purge_date(
+        request.status,
+        request.status_changed_at,
+        months,
+        last_event_at=max((event.at for event in request.events), default=None),
+        scheduled_at=request.scheduled_at,
+    )
+
+
 def _request_data(request: AppointmentRequest, messages: list[OutboxMessage]) -> dict:
     months = retention_months()
     ended_at = request.status_changed_at if retention.has_ended(request.status) else None
@@ -341,7 +378,7 @@ def _request_data(request: AppointmentRequest, messages: list[OutboxMessage]) ->
         "lieu_d_accueil": request.desk.name,
         "statut": lifecycle.STATUS_LABELS.get(request.status, request.status),
         "terminee_le": _when(ended_at),
-        "anonymisation_prevue_le": _when(retention.purge_date(request.status, ended_at, months)),
+        "anonymisation_prevue_le": _when(planned_anonymisation(request, months)),
         "usager": {
             "nom": request.resident_name,
             "telephone": request.resident_phone,
@@ -400,7 +437,8 @@ def export_resident(actor: User, resident: Resident, at: datetime) -> dict:
         "responsable_du_traitement": current_app.config.get("DATA_CONTROLLER") or None,
         "recherche": {"email": resident.email, "telephone": resident.phone},
         "duree_de_conservation": f"{retention.months_label(retention_months())} après la fin "
-        "de chaque demande, puis anonymisation",
+        "de chaque demande, ou après la dernière activité d'une demande restée en cours, "
+        "puis anonymisation",
         "demandes": [_request_data(r, messages[r.id]) for r in found],
         "signalements_d_erreur": [_report_data(r) for r in reports],
     }

@@ -9,6 +9,7 @@ from types import SimpleNamespace
 
 import pytest
 from flask import current_app
+from sqlalchemy import event as sql_event
 from sqlalchemy import func, select
 
 from proxiservices.domain import lifecycle, retention
@@ -77,6 +78,13 @@ def make_request(people, submitted, ended=None, end_action=lifecycle.CLOSE, cont
         actor = people["desk"] if end_action == lifecycle.CANCEL else caf
         act(request, end_action, actor, ended, f"Vu {contact.name} au {contact.phone}")
     return SimpleNamespace(id=request.id, contact=contact)
+
+
+def schedule(request_id, people, at, appointment, place):
+    """The partner fixes an appointment on site, the place naming the resident's street."""
+    request = db.session.get(AppointmentRequest, request_id)
+    details = service.ActionInput(scheduled_at=appointment, mode="site", place=place)
+    service.apply_action(request, lifecycle.SCHEDULE, actor=people["caf"], at=at, details=details)
 
 
 def traces(request_id: int, contact: service.ResidentContact) -> list[str]:
@@ -167,8 +175,9 @@ def request_events() -> list[tuple]:
 @pytest.fixture(scope="module")
 def purged(workspace, people_ids):
     """Six requests ended 13 months ago (enough for the dashboard to show their delays),
-    one ended 11 months ago, one still open after 20 months; e-mails in every state; then
-    one purge, with the dashboard read before and after."""
+    one ended 11 months ago; open requests left without activity for 13 or 11 months, or
+    older but with a recent line of history or a recent or coming appointment; e-mails in
+    every state; then a dry run and one purge, with the dashboard read before and after."""
     with workspace.app_context():
         people = {key: db.session.get(User, uid) for key, uid in people_ids.items()}
         old = [
@@ -181,7 +190,34 @@ def purged(workspace, people_ids):
             for i, action in enumerate([lifecycle.CLOSE] * 4 + [lifecycle.REFUSE, lifecycle.CANCEL])
         ]
         recent = make_request(people, AT - 12 * MONTH, AT - 11 * MONTH)
-        still_open = make_request(people, AT - 20 * MONTH)
+        # Taken in charge (the resident is e-mailed), then nothing for 13 months.
+        idle = make_request(people, AT - 13 * MONTH - timedelta(hours=6))
+        idle_recent = make_request(people, AT - 11 * MONTH - timedelta(hours=6))
+        # A line of history after its last change of status: no action writes one today,
+        # but an import or a comment would, and it is activity.
+        commented = make_request(people, AT - 20 * MONTH)
+        db.session.add(
+            RequestEvent(
+                request_id=commented.id,
+                actor_id=people["caf"].id,
+                action="comment",
+                from_status=lifecycle.IN_PROGRESS,
+                to_status=lifecycle.IN_PROGRESS,
+                at=AT - MONTH,
+                comment="Pièces toujours attendues",
+            )
+        )
+        db.session.commit()
+        # Appointments fixed 14 months ago: 13 months ago (long past), a month ago, to come.
+        scheduled = {}
+        for key, appointment in [
+            ("old", AT - 13 * MONTH),
+            ("recent", AT - MONTH),
+            ("coming", AT + MONTH),
+        ]:
+            made = make_request(people, AT - 15 * MONTH)
+            schedule(made.id, people, AT - 14 * MONTH, appointment, f"Chez {made.contact.name}")
+            scheduled[key] = made
         # The first old request's e-mails: one sent, one failed after an SMTP refusal that
         # quotes the address, the rest still pending.
         first = old[0]
@@ -205,23 +241,33 @@ def purged(workspace, people_ids):
         )
         messages[2].status = "failed"
         db.session.commit()
-        ids = [r.id for r in [*old, recent, still_open]]
+        kept_open = [idle_recent, commented, scheduled["recent"], scheduled["coming"]]
+        ids = [r.id for r in [*old, recent, idle, scheduled["old"], *kept_open]]
         before = SimpleNamespace(
             board=board(),
             state=state_of(ids),
             events=request_events(),
             traces=traces(first.id, first.contact),
+            idle_traces=traces(idle.id, idle.contact),
         )
+        dry_run = privacy.purge(AT, dry_run=True)
         report = privacy.purge(AT, batch_size=4)
         after = SimpleNamespace(board=board(), state=state_of(ids), events=request_events())
         db.session.remove()
     return SimpleNamespace(
-        old=old, recent=recent, open=still_open, before=before, after=after, report=report
+        old=old,
+        recent=recent,
+        idle=[idle, scheduled["old"]],
+        kept_open=kept_open,
+        before=before,
+        after=after,
+        dry_run=dry_run,
+        report=report,
     )
 
 
 def test_the_purge_anonymises_requests_ended_13_months_ago(app, purged):
-    assert purged.report.anonymised == 6
+    assert purged.report.anonymised == 8  # with the two open ones idle for 13 months
     assert purged.report.batches == 2
     assert purged.before.traces, "the check below would prove nothing"
     for old in purged.old:
@@ -238,15 +284,51 @@ def test_the_purge_anonymises_requests_ended_13_months_ago(app, purged):
     assert refused.status == lifecycle.REFUSED and refused.reason == retention.ERASED_TEXT
 
 
-def test_the_purge_keeps_requests_ended_11_months_ago_and_open_ones(app, purged):
-    for kept in (purged.recent, purged.open):
+def test_the_purge_anonymises_open_requests_without_activity_for_13_months(app, purged):
+    """Left in progress, or with an appointment 13 months past, by a partner that never
+    closed them: anonymised like ended requests, their status kept."""
+    assert purged.before.idle_traces, "the check below would prove nothing"
+    assert purged.report.anonymised_open == 2
+    in_progress, scheduled = (db.session.get(AppointmentRequest, r.id) for r in purged.idle)
+    assert (in_progress.status, scheduled.status) == (lifecycle.IN_PROGRESS, lifecycle.SCHEDULED)
+    for made, request in zip(purged.idle, (in_progress, scheduled), strict=True):
+        assert request.anonymised_at == AT
+        assert request.resident_name == retention.ANONYMOUS_NAME
+        assert request.resident_phone is request.resident_email is request.message is None
+        assert traces(made.id, made.contact) == []
+        assert {e.comment for e in request.events} <= {None, retention.ERASED_TEXT}
+        messages = db.session.scalars(
+            select(OutboxMessage).where(OutboxMessage.request_id == made.id)
+        ).all()
+        assert all(m.body == retention.ERASED_MAIL for m in messages)
+    assert scheduled.scheduled_place == retention.ERASED_TEXT
+    assert scheduled.scheduled_at == AT - 13 * MONTH  # the dates stay, for the statistics
+    unsent = db.session.scalar(
+        select(func.count(OutboxMessage.id)).where(
+            OutboxMessage.request_id.in_([r.id for r in purged.idle]),
+            OutboxMessage.status.in_(("pending", "failed")),
+        )
+    )
+    assert unsent == 0
+
+
+def test_the_purge_keeps_requests_ended_or_active_within_11_months(app, purged):
+    """Ended 11 months ago; open but idle for 11 months, or older with a line of history a
+    month ago, an appointment a month ago or one still to come."""
+    for kept in (purged.recent, *purged.kept_open):
         request = db.session.get(AppointmentRequest, kept.id)
         assert request.anonymised_at is None
         assert request.resident_name == kept.contact.name
         assert request.resident_email == kept.contact.email
         assert request.message == kept.contact.message
         assert traces(kept.id, kept.contact)
-    assert db.session.get(AppointmentRequest, purged.open.id).status == lifecycle.IN_PROGRESS
+    statuses = [db.session.get(AppointmentRequest, r.id).status for r in purged.kept_open]
+    assert statuses == [lifecycle.IN_PROGRESS] * 2 + [lifecycle.SCHEDULED] * 2
+
+
+def test_the_dry_run_counts_ended_and_idle_open_requests(app, purged):
+    assert (purged.dry_run.due, purged.dry_run.due_open) == (8, 2)
+    assert (purged.dry_run.anonymised, purged.dry_run.batches) == (0, 0)
 
 
 def test_the_statistics_are_identical_after_the_purge(app, purged):
@@ -283,7 +365,7 @@ def test_the_mails_are_scrubbed_and_the_unsent_ones_deleted(app, purged):
 
 
 def test_the_purge_is_idempotent_and_audited(app, purged):
-    ids = [r.id for r in [*purged.old, purged.recent, purged.open]]
+    ids = [r.id for r in [*purged.old, purged.recent, *purged.idle, *purged.kept_open]]
     columns = [c for c in AppointmentRequest.__table__.columns]
     before = sorted(db.session.execute(select(*columns).where(AppointmentRequest.id.in_(ids))))
     again = privacy.purge(AT + timedelta(hours=1))
@@ -295,14 +377,18 @@ def test_the_purge_is_idempotent_and_audited(app, purged):
         select(AuditEntry).where(AuditEntry.object_type == "purge").order_by(AuditEntry.id)
     ).first()
     assert entry.action == audit.ERASE and entry.actor_label == "commande"
-    assert entry.changes["demandes anonymisées"] == [0, 6]
+    assert entry.changes["demandes anonymisées"] == [0, 8]
+    assert entry.changes["dont demandes en cours sans activité"] == [0, 2]
+    assert "dernière activité d'une demande restée en cours" in entry.object_label
 
 
 def test_the_retention_setting_and_a_dry_run(app, purged, monkeypatch):
     monkeypatch.setitem(current_app.config, "RETENTION_MONTHS", 10)
     report = privacy.purge(AT, dry_run=True)
-    assert (report.months, report.due, report.anonymised) == (10, 1, 0)
+    # Ended 11 months ago, and open without activity for 11 months.
+    assert (report.months, report.due, report.due_open, report.anonymised) == (10, 2, 1, 0)
     assert db.session.get(AppointmentRequest, purged.recent.id).anonymised_at is None
+    assert db.session.get(AppointmentRequest, purged.kept_open[0].id).anonymised_at is None
     monkeypatch.setitem(current_app.config, "RETENTION_MONTHS", "douze")
     with pytest.raises(ValueError):
         privacy.purge(AT, dry_run=True)
@@ -317,7 +403,7 @@ def test_flask_purge_prints_a_french_summary(workspace, people_ids):
     runner = workspace.test_cli_runner()
     dry = runner.invoke(args=["purge", "--dry-run"])
     assert dry.exit_code == 0, dry.output
-    assert "Simulation : 1 demande(s) à anonymiser. Rien n'a été modifié." in dry.output
+    assert "Simulation : 1 demande(s) à anonymiser, dont 0 restée(s) en cours" in dry.output
     assert "12 mois (1 an) après la fin de la demande" in dry.output
     done = runner.invoke(args=["purge"])
     assert done.exit_code == 0, done.output
@@ -327,6 +413,33 @@ def test_flask_purge_prints_a_french_summary(workspace, people_ids):
     with workspace.app_context():
         assert db.session.get(AppointmentRequest, made.id).anonymised_at is not None
         db.session.remove()
+
+
+def purge_statements(people, epoch: datetime, pairs: int) -> tuple[int, privacy.PurgeReport]:
+    """The SQL statements of a purge of `pairs` ended and `pairs` idle open requests, made
+    decades before every other request of the module so that the purge sees only them."""
+    for i in range(pairs):
+        make_request(people, epoch + timedelta(hours=i), epoch + timedelta(days=1, hours=i))
+        make_request(people, epoch + timedelta(days=2, hours=i))
+    statements: list[str] = []
+
+    def record(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    sql_event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        report = privacy.purge(epoch + 14 * MONTH, batch_size=100)
+    finally:
+        sql_event.remove(db.engine, "before_cursor_execute", record)
+    return len(statements), report
+
+
+def test_the_purge_runs_the_same_queries_for_two_requests_or_ten(people):
+    few, small = purge_statements(people, AT - 50 * 12 * MONTH, 1)
+    many, large = purge_statements(people, AT - 40 * 12 * MONTH, 5)
+    assert (small.anonymised, small.anonymised_open, small.batches) == (2, 1, 1)
+    assert (large.anonymised, large.anonymised_open, large.batches) == (10, 5, 1)
+    assert many == few
 
 
 # --- rights of access and erasure ---------------------------------------------------------

@@ -37,11 +37,58 @@ def test_an_ended_request_is_due_twelve_calendar_months_after_it_ended(ended, du
     assert retention.purge_due(lifecycle.CLOSED, ended, None, AT, 12) is due
 
 
+CUTOFF = datetime(2025, 11, 23, 5, 30, tzinfo=PARIS)  # AT minus 12 months, Paris time
+SECOND = timedelta(seconds=1)
+LONG_AGO = AT - timedelta(days=3650)
+
+
 @pytest.mark.parametrize("status", lifecycle.OPEN)
-def test_an_open_request_is_never_due_however_old(status):
-    long_ago = AT - timedelta(days=3650)
-    assert not retention.purge_due(status, long_ago, None, AT, 12)
-    assert retention.purge_date(status, long_ago, 12) is None
+@pytest.mark.parametrize(
+    ("activity", "due"),
+    [
+        ({}, True),  # nothing since its last change, ten years ago
+        ({"changed_at": CUTOFF}, True),  # exactly 12 months without activity
+        ({"changed_at": CUTOFF + SECOND}, False),  # one second short
+        ({"last_event_at": CUTOFF}, True),
+        ({"last_event_at": CUTOFF + SECOND}, False),  # a later line of its history counts
+        ({"last_event_at": AT - timedelta(days=2)}, False),
+        ({"scheduled_at": CUTOFF}, True),  # an appointment 12 months ago
+        ({"scheduled_at": CUTOFF + SECOND}, False),
+        ({"scheduled_at": AT + timedelta(days=60)}, False),  # still to come
+        ({"last_event_at": CUTOFF - SECOND, "scheduled_at": CUTOFF}, True),
+    ],
+)
+def test_an_open_request_is_due_after_the_retention_without_activity(status, activity, due):
+    changed_at = activity.get("changed_at", LONG_AGO)
+    when = {k: v for k, v in activity.items() if k != "changed_at"}
+    assert retention.purge_due(status, changed_at, None, AT, 12, **when) is due
+    # Never twice, and the date shown agrees with the purge.
+    assert not retention.purge_due(status, changed_at, AT - SECOND, AT, 12, **when)
+    assert (retention.purge_date(status, changed_at, 12, **when) <= AT) is due
+
+
+def test_an_open_request_is_anonymised_the_retention_after_its_last_activity():
+    changed = datetime(2026, 1, 10, 9, 0, tzinfo=PARIS)
+    event = datetime(2026, 3, 31, 16, 0, tzinfo=PARIS)
+    appointment = datetime(2026, 6, 2, 14, 30, tzinfo=PARIS)
+    assert retention.last_activity(changed, event, appointment) == appointment
+    assert retention.last_activity(changed, event) == event
+    assert retention.last_activity(changed) == changed
+    assert retention.purge_date(
+        lifecycle.SCHEDULED, changed, 12, last_event_at=event, scheduled_at=appointment
+    ) == datetime(2027, 6, 2, 14, 30, tzinfo=PARIS)
+    assert retention.purge_date(lifecycle.IN_PROGRESS, changed, 1, last_event_at=event) == (
+        datetime(2026, 4, 30, 16, 0, tzinfo=PARIS)
+    )
+
+
+@pytest.mark.parametrize("status", retention.ENDED)
+def test_an_ended_request_counts_from_its_end_whatever_came_after(status):
+    """Nothing moves an ended request: its history and appointment do not delay it."""
+    later = {"last_event_at": AT - timedelta(days=1), "scheduled_at": AT + timedelta(days=30)}
+    assert retention.purge_due(status, CUTOFF, None, AT, 12, **later)
+    assert not retention.purge_due(status, CUTOFF + SECOND, None, AT, 12, **later)
+    assert retention.purge_date(status, CUTOFF, 12, **later) == AT.astimezone(PARIS)
 
 
 @pytest.mark.parametrize("status", retention.ENDED)

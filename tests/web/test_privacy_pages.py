@@ -19,6 +19,7 @@ from proxiservices.services import audit
 from proxiservices.services import requests as service
 from proxiservices.services.directory import get_body
 from proxiservices.services.needs import get_need
+from proxiservices.web import fr_datetime
 from tests.plugins.accounts import csrf_token, logged_in, make_user
 from tests.web.html import main_content, text_of
 
@@ -182,6 +183,22 @@ def test_the_lookup_lists_the_residents_requests_without_putting_them_in_the_url
     assert "1 demande trouvée" in text and "prévue le" in text
     by_phone = post(world, PAGE, {"phone": format_phone(resident.contact.phone)})
     assert resident.reference in text_of(by_phone.get_data(as_text=True))
+
+
+def test_an_open_request_shows_when_it_will_be_anonymised_without_activity(world):
+    resident = new_resident(world, ended=False)
+    taken = stored(world, resident.id).status_changed_at  # its last activity
+    planned = retention.months_after(
+        taken, retention.parse_months(world.app.config["RETENTION_MONTHS"])
+    )
+    response = post(world, PAGE, {"email": resident.contact.email})
+    text = text_of(main_content(response.get_data(as_text=True)))
+    assert resident.reference in text
+    assert f"prévue le {fr_datetime(planned, 'd MMMM y')} si la demande reste sans activité" in text
+    export = json.loads(post(world, EXPORT, {"email": resident.contact.email}).get_data())
+    (request,) = export["demandes"]
+    assert request["terminee_le"] is None
+    assert request["anonymisation_prevue_le"] == planned.isoformat()
 
 
 @pytest.mark.parametrize(
