@@ -30,8 +30,8 @@ from proxiservices.services.privacy import BATCH_SIZE, purge
 def purge_command(dry_run: bool, batch_size: int) -> None:
     """Anonymise les demandes terminées depuis plus longtemps que la durée de conservation
     (PROXISERVICES_RETENTION_MONTHS, 12 mois par défaut), et celles restées en cours sans
-    activité depuis aussi longtemps (leur statut ne change pas) ; les statistiques sont
-    conservées."""
+    activité depuis aussi longtemps (elles sont alors closes : expirées) ; les statistiques
+    sont conservées."""
     try:
         report = purge(datetime.now(UTC), dry_run=dry_run, batch_size=batch_size)
     except ValueError as error:  # a retention setting that is not a number of months
@@ -40,7 +40,7 @@ def purge_command(dry_run: bool, batch_size: int) -> None:
     click.echo(
         f"Conservation : {months_label(report.months)} après la fin de la demande, ou après "
         "la dernière activité d'une demande restée en cours "
-        f"(demandes terminées ou sans activité au plus tard le {cutoff})."
+        f"(fin ou dernière activité au plus tard le {cutoff})."
     )
     if dry_run:
         click.echo(
@@ -52,8 +52,8 @@ def purge_command(dry_run: bool, batch_size: int) -> None:
         click.echo("Aucune demande à anonymiser.")
         return
     click.echo(
-        f"{report.anonymised} demande(s) anonymisée(s) en {report.batches} lot(s), dont "
-        f"{report.anonymised_open} restée(s) en cours sans activité ; "
+        f"{report.anonymised} demande(s) anonymisée(s), dont {report.anonymised_open} "
+        f"restée(s) en cours sans activité et désormais expirée(s), en {report.batches} lot(s) ; "
         f"{report.mails_scrubbed} courriel(s) effacé(s), "
         f"{report.mails_deleted} courriel(s) non envoyé(s) supprimé(s). "
         "Les statistiques sont inchangées."

@@ -65,7 +65,9 @@ TRANSITIONS: dict[tuple[str, str], str] = {
     **{(status, REFUSE): REFUSED for status in OPEN},
     **{(status, REDIRECT): REDIRECTED for status in OPEN},
     **{(status, CANCEL): CANCELLED for status in OPEN},
-    **{(status, EXPIRE): EXPIRED for status in UNANSWERED},
+    # The daily job expires unanswered requests; the personal-data purge also expires open
+    # ones left without any activity for the retention period (services/privacy.py).
+    **{(status, EXPIRE): EXPIRED for status in OPEN},
 }
 
 PARTNER = "partner"

@@ -1,7 +1,7 @@
 """How long a request keeps the resident's personal data: until a number of calendar months
 after the request ended (closed, refused, redirected, cancelled or expired). An open request
 is due the same number of months after its last activity: a partner that never closes a
-request must not keep the resident's data forever, and the request keeps its status. What
+request must not keep the resident's data forever (the purge then expires it). What
 anonymisation writes in place of the data is fixed here too, so the purge, the erasure and
 the pages agree on it."""
 

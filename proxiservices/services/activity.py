@@ -233,22 +233,27 @@ _NO_VALUES = {column.key: None for column in _EVENTS.columns if column.key != "i
 def record_transition(request: AppointmentRequest, from_status: str | None, at: datetime) -> None:
     """Add the anonymous twin of a request's history row, in the same transaction: body,
     need, commune, statuses and the time since the request was sent; nothing else."""
-    db.session.add(
-        ActivityEvent(
-            kind=REQUEST,
-            occurred_at=at,
-            occurred_on=at.astimezone(PARIS).date(),
-            need_id=request.need.id,
-            theme_id=request.need.theme_id,
-            body_kind_code=request.body.kind_code,
-            commune_insee=request.commune.insee,
-            desk_site_id=request.desk.id,
-            body_id=request.body.id,
-            from_status=from_status,
-            to_status=request.status,
-            elapsed_seconds=max(0, int((at - request.created_at).total_seconds())),
-        )
-    )
+    db.session.add(ActivityEvent(**transition_values(request, from_status, at)))
+
+
+def transition_values(
+    request: AppointmentRequest, from_status: str | None, at: datetime
+) -> dict[str, Any]:
+    """The columns of that anonymous twin (also written in bulk by the privacy purge)."""
+    return {
+        "kind": REQUEST,
+        "occurred_at": at,
+        "occurred_on": at.astimezone(PARIS).date(),
+        "need_id": request.need.id,
+        "theme_id": request.need.theme_id,
+        "body_kind_code": request.body.kind_code,
+        "commune_insee": request.commune.insee,
+        "desk_site_id": request.desk.id,
+        "body_id": request.body.id,
+        "from_status": from_status,
+        "to_status": request.status,
+        "elapsed_seconds": max(0, int((at - request.created_at).total_seconds())),
+    }
 
 
 def get_desk_visit(actor: User, event_id: int) -> ActivityEvent | None:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from flask import current_app
-from sqlalchemy import and_, case, delete, func, or_, select, update
+from sqlalchemy import and_, case, delete, func, insert, or_, select, update
 from sqlalchemy.orm import joinedload, selectinload
 
 from proxiservices.domain import lifecycle, retention
@@ -27,6 +27,7 @@ from proxiservices.domain.residents import CHANNELS, TIME_SLOTS, normalise_email
 from proxiservices.domain.roles import ROLE_LABELS
 from proxiservices.extensions import db
 from proxiservices.models import (
+    ActivityEvent,
     AppointmentRequest,
     ErrorReport,
     OutboxAttempt,
@@ -41,6 +42,10 @@ BATCH_SIZE = 500
 UNSENT = ("pending", "failed")
 # The history line and the reason of an open request cancelled by an erasure.
 ERASURE_REASON = "Données personnelles effacées à la demande de l'usager."
+IDLE_REASON = (
+    "Sans aucune activité depuis {retention} : demande close et données personnelles "
+    "anonymisées (durée de conservation)."
+)
 
 
 class PrivacyError(ValueError):
@@ -179,6 +184,49 @@ def _due(cutoff: datetime):
     )
 
 
+def _expire_idle(request_ids: list[int], at: datetime, months: int) -> None:
+    """Close the open requests the purge has just anonymised: with no name and no contact
+    left, nobody can answer them, and whatever staff typed into them afterwards (a place,
+    a reason, a comment) would never be erased. Expired by the application, as the daily
+    job expires unanswered ones, with an impersonal history line and its anonymous twin
+    for the statistics; nobody is e-mailed (there is no one left to tell, and the desk sees
+    the status in its list). A fixed number of statements, whatever the batch's size."""
+    if not request_ids:
+        return
+    comment = IDLE_REASON.format(retention=retention.months_label(months))
+    requests = db.session.scalars(
+        select(AppointmentRequest)
+        .where(AppointmentRequest.id.in_(request_ids))
+        .options(
+            joinedload(AppointmentRequest.need),
+            joinedload(AppointmentRequest.body),
+            joinedload(AppointmentRequest.commune),
+            joinedload(AppointmentRequest.desk),
+        )
+    ).all()
+    history, twins = [], []
+    for request in requests:
+        from_status = request.status
+        request.status = lifecycle.next_status(from_status, lifecycle.EXPIRE)
+        request.status_changed_at = at
+        history.append(
+            {
+                "request_id": request.id,
+                "actor_id": None,
+                "action": lifecycle.EXPIRE,
+                "from_status": from_status,
+                "to_status": request.status,
+                "at": at,
+                "comment": comment,
+            }
+        )
+        twins.append(activity.transition_values(request, from_status, at))
+    db.session.flush()
+    # Tables, not entities: the ORM would insert the rows one by one to read their ids.
+    db.session.execute(insert(RequestEvent.__table__), history)
+    db.session.execute(insert(ActivityEvent.__table__), twins)
+
+
 def _is_open():
     return case((AppointmentRequest.status.in_(lifecycle.OPEN), 1))
 
@@ -186,8 +234,8 @@ def _is_open():
 def purge(at: datetime, *, dry_run: bool = False, batch_size: int = BATCH_SIZE) -> PurgeReport:
     """Anonymise every request that ended, or was left open without any activity, at least
     the retention period before `at`, one committed batch at a time (a long purge holds no
-    lock for long and an interrupted one resumes where it stopped); an open request keeps
-    its status. Records one audit entry."""
+    lock for long and an interrupted one resumes where it stopped); an open one is expired
+    as well (_expire_idle). Records one audit entry."""
     months = retention_months()
     cutoff = retention.cutoff(at, months)
     report = PurgeReport(months=months, cutoff=cutoff, dry_run=dry_run)
@@ -208,8 +256,10 @@ def purge(at: datetime, *, dry_run: bool = False, batch_size: int = BATCH_SIZE) 
         if not rows:
             break
         done = anonymise([row.id for row in rows], at)
+        idle = [row.id for row in rows if lifecycle.is_open(row.status)]
+        _expire_idle(idle, at, months)
         report.anonymised += done.requests
-        report.anonymised_open += sum(1 for row in rows if lifecycle.is_open(row.status))
+        report.anonymised_open += len(idle)
         report.mails_scrubbed += done.mails_scrubbed
         report.mails_deleted += done.mails_deleted
         report.batches += 1
@@ -225,7 +275,7 @@ def purge(at: datetime, *, dry_run: bool = False, batch_size: int = BATCH_SIZE) 
         "purge",
         at.astimezone(PARIS).date().isoformat(),
         f"Durée de conservation : {retention.months_label(months)} après la fin de la demande, "
-        "ou après la dernière activité d'une demande restée en cours (son statut est gardé)",
+        "ou après la dernière activité d'une demande restée en cours (alors close : expirée)",
         audit.ERASE,
         before=dict.fromkeys(counts, 0),
         after=counts,

@@ -286,17 +286,30 @@ def test_the_purge_anonymises_requests_ended_13_months_ago(app, purged):
 
 def test_the_purge_anonymises_open_requests_without_activity_for_13_months(app, purged):
     """Left in progress, or with an appointment 13 months past, by a partner that never
-    closed them: anonymised like ended requests, their status kept."""
+    closed them: anonymised like ended requests, and expired by the application, so that
+    nobody works on (and writes into) a request nobody can answer any more."""
     assert purged.before.idle_traces, "the check below would prove nothing"
     assert purged.report.anonymised_open == 2
     in_progress, scheduled = (db.session.get(AppointmentRequest, r.id) for r in purged.idle)
-    assert (in_progress.status, scheduled.status) == (lifecycle.IN_PROGRESS, lifecycle.SCHEDULED)
-    for made, request in zip(purged.idle, (in_progress, scheduled), strict=True):
+    for made, request, was in zip(
+        purged.idle, (in_progress, scheduled), lifecycle.OPEN[2:], strict=True
+    ):
+        assert (request.status, request.status_changed_at) == (lifecycle.EXPIRED, AT)
+        last = max(request.events, key=lambda e: (e.at, e.id))
+        assert (last.action, last.actor_id, last.from_status, last.to_status, last.at) == (
+            lifecycle.EXPIRE,
+            None,
+            was,
+            lifecycle.EXPIRED,
+            AT,
+        )
+        assert last.comment == privacy.IDLE_REASON.format(retention="12 mois (1 an)")
         assert request.anonymised_at == AT
         assert request.resident_name == retention.ANONYMOUS_NAME
         assert request.resident_phone is request.resident_email is request.message is None
         assert traces(made.id, made.contact) == []
-        assert {e.comment for e in request.events} <= {None, retention.ERASED_TEXT}
+        earlier = {e.comment for e in request.events if e is not last}
+        assert earlier <= {None, retention.ERASED_TEXT}
         messages = db.session.scalars(
             select(OutboxMessage).where(OutboxMessage.request_id == made.id)
         ).all()
@@ -331,12 +344,32 @@ def test_the_dry_run_counts_ended_and_idle_open_requests(app, purged):
     assert (purged.dry_run.anonymised, purged.dry_run.batches) == (0, 0)
 
 
-def test_the_statistics_are_identical_after_the_purge(app, purged):
+def test_the_statistics_are_identical_after_the_purge_but_for_the_two_expired(app, purged):
     caf = next(r for r in purged.before.board.tables["organismes"].rows if "CAF" in r.label)
     assert caf.cells[0].number >= 6 and caf.cells[3].number is not None, "delays shown"
-    assert purged.after.board == purged.before.board
-    assert purged.after.state == purged.before.state
-    assert purged.after.events == purged.before.events
+    before, after = purged.before.board, purged.after.board
+    assert {k: t for k, t in after.tables.items() if k != "organismes"} == {
+        k: t for k, t in before.tables.items() if k != "organismes"
+    }
+    # Received requests and delays unchanged; two fewer requests in progress today.
+    in_progress = 5  # "En cours aujourd'hui"
+    rows = zip(before.tables["organismes"].rows, after.tables["organismes"].rows, strict=True)
+    for old, new in rows:
+        assert (new.label, new.cells[:in_progress]) == (old.label, old.cells[:in_progress])
+    before_total = before.tables["organismes"].total.cells[in_progress]
+    after_total = after.tables["organismes"].total.cells[in_progress]
+    assert (before_total.number, after_total.hidden) == (6, "small")  # 4: under 5, hidden
+    idle = {r.id for r in purged.idle}
+    assert [r for r in purged.after.state if r[0] not in idle] == [
+        r for r in purged.before.state if r[0] not in idle
+    ]
+    assert [r[1] for r in purged.after.state if r[0] in idle] == [lifecycle.EXPIRED] * 2
+    added = [e for e in purged.after.events if e not in purged.before.events]
+    assert set(purged.before.events) <= set(purged.after.events)
+    assert sorted((e[2], e[3]) for e in added) == [
+        (lifecycle.IN_PROGRESS, lifecycle.EXPIRED),
+        (lifecycle.SCHEDULED, lifecycle.EXPIRED),
+    ]
 
 
 def test_the_mails_are_scrubbed_and_the_unsent_ones_deleted(app, purged):
@@ -407,7 +440,8 @@ def test_flask_purge_prints_a_french_summary(workspace, people_ids):
     assert "12 mois (1 an) après la fin de la demande" in dry.output
     done = runner.invoke(args=["purge"])
     assert done.exit_code == 0, done.output
-    assert "1 demande(s) anonymisée(s) en 1 lot(s)" in done.output
+    assert "1 demande(s) anonymisée(s), dont 0 restée(s) en cours" in done.output
+    assert "en 1 lot(s)" in done.output
     again = runner.invoke(args=["purge"])
     assert "Aucune demande à anonymiser." in again.output
     with workspace.app_context():
