@@ -1,6 +1,7 @@
 """Flask extensions, created unbound and attached in create_app."""
 
 import hashlib
+import zlib
 
 from flask import Flask, session
 from flask.sessions import SecureCookieSessionInterface
@@ -54,8 +55,10 @@ class _SessionSerializer(URLSafeTimedSerializer):
 
     def dump_payload(self, obj: object) -> bytes:
         json = super(URLSafeSerializerMixin, self).dump_payload(obj)
-        if len(json) >= self.COMPRESS_FROM:
-            return super().dump_payload(obj)
+        if len(json) >= self.COMPRESS_FROM:  # as itsdangerous does, when it gains
+            compressed = zlib.compress(json)
+            if len(compressed) < len(json) - 1:
+                return b"." + base64_encode(compressed)
         return base64_encode(json)
 
 
@@ -66,7 +69,11 @@ class SessionInterface(SecureCookieSessionInterface):
     on FIPS systems), which sends every signature and key derivation through the standard
     library's pure-Python HMAC instead of OpenSSL's. Same algorithm, same cookies."""
 
-    digest_method = staticmethod(hashlib.sha1)
+    # Flask's lazy lookup stays the fallback for a Python built without SHA-1 (as in Flask,
+    # signing then fails, not the import).
+    digest_method = staticmethod(
+        getattr(hashlib, "sha1", None) or SecureCookieSessionInterface.digest_method
+    )
     _kept: tuple[tuple, URLSafeTimedSerializer | None] | None = None
 
     def get_signing_serializer(self, app: Flask) -> URLSafeTimedSerializer | None:
