@@ -56,5 +56,9 @@ def purge_command(dry_run: bool, batch_size: int) -> None:
         f"restée(s) en cours sans activité et désormais expirée(s), en {report.batches} lot(s) ; "
         f"{report.mails_scrubbed} courriel(s) effacé(s), "
         f"{report.mails_deleted} courriel(s) non envoyé(s) supprimé(s). "
-        "Les statistiques sont inchangées."
+        + (
+            f"Les statistiques sont inchangées, à ces {report.anonymised_open} expiration(s) près."
+            if report.anonymised_open
+            else "Les statistiques sont inchangées."
+        )
     )

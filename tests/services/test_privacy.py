@@ -427,25 +427,37 @@ def test_the_retention_setting_and_a_dry_run(app, purged, monkeypatch):
         privacy.purge(AT, dry_run=True)
 
 
-def test_flask_purge_prints_a_french_summary(workspace, people_ids):
+class _Tomorrow(datetime):
+    """The command's clock, the day after AT: the module's other requests (made around AT)
+    stay as due or not due as the tests above left them, whatever today's date."""
+
+    @classmethod
+    def now(cls, tz=None):
+        return (AT + timedelta(days=1)).astimezone(tz)
+
+
+def test_flask_purge_prints_a_french_summary(workspace, people_ids, monkeypatch):
+    monkeypatch.setattr("proxiservices.commands.privacy.datetime", _Tomorrow)
     with workspace.app_context():
         people = {key: db.session.get(User, uid) for key, uid in people_ids.items()}
-        # Ended long before today (the command uses the real clock).
-        made = make_request(people, datetime.now(UTC) - 30 * MONTH, datetime.now(UTC) - 25 * MONTH)
+        made = make_request(people, AT - 30 * MONTH, AT - 25 * MONTH)
+        idle = make_request(people, AT - 25 * MONTH)  # in progress since
         db.session.remove()
     runner = workspace.test_cli_runner()
     dry = runner.invoke(args=["purge", "--dry-run"])
     assert dry.exit_code == 0, dry.output
-    assert "Simulation : 1 demande(s) à anonymiser, dont 0 restée(s) en cours" in dry.output
+    assert "Simulation : 2 demande(s) à anonymiser, dont 1 restée(s) en cours" in dry.output
     assert "12 mois (1 an) après la fin de la demande" in dry.output
     done = runner.invoke(args=["purge"])
     assert done.exit_code == 0, done.output
-    assert "1 demande(s) anonymisée(s), dont 0 restée(s) en cours" in done.output
+    assert "2 demande(s) anonymisée(s), dont 1 restée(s) en cours" in done.output
     assert "en 1 lot(s)" in done.output
+    assert "Les statistiques sont inchangées, à ces 1 expiration(s) près." in done.output
     again = runner.invoke(args=["purge"])
     assert "Aucune demande à anonymiser." in again.output
     with workspace.app_context():
         assert db.session.get(AppointmentRequest, made.id).anonymised_at is not None
+        assert db.session.get(AppointmentRequest, idle.id).status == lifecycle.EXPIRED
         db.session.remove()
 
 
