@@ -25,13 +25,26 @@ BARE_NAMES = (
 DEVELOPMENT_SECRET_KEY = "dev-only-not-secret"
 
 
-def _coerce(value: str, default: object) -> object:
-    """Environment values are strings; give them the type of the default."""
+def _coerce(name: str, value: str, default: object) -> object:
+    """Environment values are strings; give them the type of the default. A number that
+    does not read stops the start with a message naming the variable, rather than a
+    traceback of int()."""
     if isinstance(default, bool):
         return value.strip().lower() in {"1", "true", "yes", "on", "oui"}
     if isinstance(default, int):
-        return int(value)
+        return _number(name, value, int, "un nombre entier", "a whole number")
+    if isinstance(default, float):
+        return _number(name, value, float, "un nombre (par exemple 0.5)", "a number")
     return value
+
+
+def _number(name: str, value: str, parse, french: str, english: str) -> object:
+    try:
+        return parse(value.strip())
+    except ValueError:
+        raise RuntimeError(
+            f"{name} doit être {french}, pas {value!r}. / {name} must be {english}."
+        ) from None
 
 
 def load(instance_path: str, environ: dict[str, str] | None = None) -> dict[str, object]:
@@ -65,12 +78,12 @@ def load(instance_path: str, environ: dict[str, str] | None = None) -> dict[str,
         "MAX_HELP_DESKS": 3,
         # Seconds a worker may keep showing cached answers after another worker's directory
         # edit (services/answer_cache.py); its own edits are seen at once.
-        "DIRECTORY_CHECK_SECONDS": 1,
+        "DIRECTORY_CHECK_SECONDS": 1.0,
         # Anonymous visits (public result pages, API answers) are kept by each process and
         # written in batches (services/write_behind.py): every ACTIVITY_BUFFER_SECONDS, or
         # once ACTIVITY_BUFFER_ROWS wait; at most ACTIVITY_BUFFER_MAX are kept while the
         # database is down. 0 seconds: each visit is written in its request.
-        "ACTIVITY_BUFFER_SECONDS": 2,
+        "ACTIVITY_BUFFER_SECONDS": 2.0,
         "ACTIVITY_BUFFER_ROWS": 500,
         "ACTIVITY_BUFFER_MAX": 50000,
         "MAIL_SERVER": "localhost",
@@ -132,11 +145,11 @@ def load(instance_path: str, environ: dict[str, str] | None = None) -> dict[str,
     for name in BARE_NAMES:
         if name in env:
             key = "SQLALCHEMY_DATABASE_URI" if name == "DATABASE_URL" else name
-            config[key] = _coerce(env[name], config.get(key, ""))
+            config[key] = _coerce(name, env[name], config.get(key, ""))
     for name, value in env.items():
         if name.startswith(PREFIX):
             key = name.removeprefix(PREFIX)
-            config[key] = _coerce(value, config.get(key, ""))
+            config[key] = _coerce(name, value, config.get(key, ""))
     uri = str(config["SQLALCHEMY_DATABASE_URI"])
     if uri.startswith("postgres://"):
         uri = "postgresql+psycopg://" + uri.removeprefix("postgres://")

@@ -29,6 +29,8 @@ from proxiservices.config import load
         ({"PROXISERVICES_PROXY_COUNT": "2"}, "PROXY_COUNT", 2),
         ({}, "HSTS", False),
         ({"PROXISERVICES_HSTS": "oui"}, "HSTS", True),
+        ({"PROXISERVICES_ACTIVITY_BUFFER_SECONDS": "0.5"}, "ACTIVITY_BUFFER_SECONDS", 0.5),
+        ({"PROXISERVICES_DIRECTORY_CHECK_SECONDS": " 3 "}, "DIRECTORY_CHECK_SECONDS", 3.0),
     ],
 )
 def test_environment_overrides_defaults(environ, key, expected):
@@ -51,3 +53,23 @@ def test_french_elision_before_commune_names(name, expected):
     from proxiservices.web import de
 
     assert de(name) == expected
+
+
+@pytest.mark.parametrize(
+    ("environ", "message"),
+    [
+        (
+            {"PROXISERVICES_MAX_SITES": "sept"},
+            "PROXISERVICES_MAX_SITES doit être un nombre entier, pas 'sept'.",
+        ),
+        ({"MAIL_PORT": "25.5"}, "MAIL_PORT doit être un nombre entier, pas '25.5'."),
+        (
+            {"PROXISERVICES_ACTIVITY_BUFFER_SECONDS": "2s"},
+            "PROXISERVICES_ACTIVITY_BUFFER_SECONDS doit être un nombre (par exemple 0.5)",
+        ),
+    ],
+)
+def test_a_number_that_does_not_read_stops_with_a_message_naming_the_variable(environ, message):
+    with pytest.raises(RuntimeError) as caught:
+        load("/srv/inst", environ)
+    assert message in str(caught.value)
