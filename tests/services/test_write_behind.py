@@ -7,15 +7,15 @@ import logging
 import os
 import time
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import date, datetime
 
 import pytest
-from sqlalchemy import delete, func, select
-from sqlalchemy.exc import OperationalError
+from sqlalchemy import delete, event, func, select
+from sqlalchemy.exc import DataError, OperationalError
 
 from proxiservices.domain.hours import PARIS
 from proxiservices.extensions import db
-from proxiservices.models import ActivityCount, ActivityEvent, Need
+from proxiservices.models import ActivityCount, ActivityEvent, Commune, Need
 from proxiservices.services import activity
 from proxiservices.services.write_behind import WriteBehind, flush_all
 
@@ -214,3 +214,82 @@ def test_desk_visits_are_never_buffered(buffered):
                 "tree",
             )
         assert db.session.scalar(select(func.count()).select_from(ActivityEvent)) == 0
+
+
+class _Kept(list):
+    add = list.append
+
+
+def _visits(app, how_many: int) -> list[activity.BufferedVisit]:
+    """Anonymous visits of `how_many` communes (each its own counts), as kept by pages."""
+    kept = _Kept()
+    with app.app_context():
+        need = db.session.scalar(select(Need).where(Need.slug == "aide-logement"))
+        communes = db.session.scalars(select(Commune).order_by(Commune.insee).limit(how_many))
+        for number, commune in enumerate(communes):
+            channel = "api" if number % 2 else "public"
+            activity.keep_visit(kept, need, commune, channel, datetime.now(PARIS), "tree")
+    assert len(kept) == how_many
+    return kept
+
+
+def _statements_writing(app, batch: list[activity.BufferedVisit]) -> int:
+    seen: list[str] = []
+    with app.app_context():
+        postgresql = db.engine.dialect.name == "postgresql"
+
+        def record(connection, cursor, statement, parameters, context, executemany):
+            # psycopg runs an executemany as one statement per row, only pipelined.
+            assert not (postgresql and executemany), statement
+            seen.append(statement)
+
+        event.listen(db.engine, "before_cursor_execute", record)
+        try:
+            assert activity.write_visits(batch) == len(batch)
+        finally:
+            event.remove(db.engine, "before_cursor_execute", record)
+            db.session.remove()
+    return len(seen)
+
+
+def test_a_batch_is_written_by_the_same_statements_whatever_its_size(buffered):
+    # One statement per table (arrays on PostgreSQL, an executemany on SQLite), not one per
+    # row: a flush holds the worker against the pages it serves.
+    few = _statements_writing(buffered, _visits(buffered, 2))
+    many = _statements_writing(buffered, _visits(buffered, 30))
+    assert few == many
+    assert len(_events(buffered)) == 32
+    kept = _counts(buffered)
+    with buffered.app_context():
+        activity.rebuild_counts()
+        db.session.commit()
+    assert _counts(buffered) == kept
+
+
+def test_counts_written_many_at_a_time_keep_their_keys_exactly(workspace):
+    keys = ['guillemet:"', "virgule:a,b", "barre:\\", "accolades:{x}", "NULL", "", "é ü ß"]
+    rows = [
+        {"area_code": "*", "grain": "day", "day": date(2026, 11, 2), "key": key, "n": n}
+        for n, key in enumerate(keys, start=1)
+    ]
+    _clear(workspace)
+    with workspace.app_context():
+        activity.upsert_counts(rows)
+        activity.upsert_counts(rows)  # added to the same rows
+        db.session.commit()
+        got = {key: n for key, n in db.session.execute(select(ActivityCount.key, ActivityCount.n))}
+    _clear(workspace)
+    assert got == {key: 2 * n for n, key in enumerate(keys, start=1)}
+
+
+def test_a_value_too_long_for_its_column_is_refused_not_cut(workspace):
+    with workspace.app_context():
+        if db.engine.dialect.name != "postgresql":
+            pytest.skip("SQLite does not check the length of strings")
+    _clear(workspace)
+    with workspace.app_context():
+        row = {"area_code": "*", "grain": "day", "day": date(2026, 11, 2), "key": "k" * 61, "n": 1}
+        with pytest.raises(DataError):
+            activity.upsert_counts([row])
+        db.session.rollback()
+        assert db.session.scalar(select(func.count()).select_from(ActivityCount)) == 0
