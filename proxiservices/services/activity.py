@@ -14,16 +14,7 @@ from datetime import date, datetime
 from typing import Any
 
 from flask import Flask
-from sqlalchemy import (
-    String,
-    cast,
-    delete,
-    func,
-    insert,
-    literal,
-    literal_column,
-    select,
-)
+from sqlalchemy import String, cast, delete, func, insert, literal, literal_column, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import make_transient_to_detached
 
@@ -413,6 +404,8 @@ def count_keys(
 
 
 def upsert_counts(rows: list[dict[str, Any]]) -> None:
+    """Add each row's n to its count. The rows name distinct counts: on PostgreSQL they are
+    one statement, which cannot update a row twice."""
     many_rows.write(_counts_many, _COUNT_COLUMNS, rows)
 
 

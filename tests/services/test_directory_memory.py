@@ -508,8 +508,17 @@ def test_every_commune_is_kept_whole_and_read_without_a_query(richer):
         assert memory.commune(nowhere).latitude is None
 
 
-def test_warm_builds_the_snapshot_and_todays_weekly_hours_of_its_sites(richer):
+class _Monday10(datetime):
+    """A fixed clock: the real one could pass midnight between warm() and the test."""
+
+    @classmethod
+    def now(cls, tz=None):
+        return datetime(2026, 11, 23, 10, 0, tzinfo=PARIS).astimezone(tz)
+
+
+def test_warm_builds_the_snapshot_and_todays_weekly_hours_of_its_sites(richer, monkeypatch):
     app, _ = richer
+    monkeypatch.setattr(directory_memory, "datetime", _Monday10)
     with app.app_context():
         answer_cache.clear()
         hours._weekly_table.cache_clear()
@@ -520,7 +529,7 @@ def test_warm_builds_the_snapshot_and_todays_weekly_hours_of_its_sites(richer):
         assert len(expressions) > 1
         warmed = hours._weekly_table.cache_info()
         assert warmed.currsize == len(expressions) <= warmed.maxsize
-        today = datetime.now(PARIS).date()
+        today = date(2026, 11, 23)
         for expr in expressions:
             hours.weekly_table(expr, today)
         after = hours._weekly_table.cache_info()
