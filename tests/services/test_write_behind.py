@@ -255,10 +255,21 @@ def _statements_writing(app, batch: list[activity.BufferedVisit]) -> int:
 def test_a_batch_is_written_by_the_same_statements_whatever_its_size(buffered):
     # One statement per table (arrays on PostgreSQL, an executemany on SQLite), not one per
     # row: a flush holds the worker against the pages it serves.
+    batch = _visits(buffered, 30)
     few = _statements_writing(buffered, _visits(buffered, 2))
-    many = _statements_writing(buffered, _visits(buffered, 30))
+    many = _statements_writing(buffered, batch)
     assert few == many
     assert len(_events(buffered)) == 32
+    with buffered.app_context():  # every column as kept, the instant included
+        columns = list(batch[0].values)
+        written = db.session.execute(
+            select(*(getattr(ActivityEvent, name) for name in columns))
+            .order_by(ActivityEvent.id)
+            .offset(2)
+        )
+        assert [dict(zip(columns, row, strict=True)) for row in written] == [
+            visit.values for visit in batch
+        ]
     kept = _counts(buffered)
     with buffered.app_context():
         activity.rebuild_counts()
