@@ -14,7 +14,17 @@ from datetime import date, datetime
 from typing import Any
 
 from flask import Flask
-from sqlalchemy import String, cast, delete, func, insert, literal, literal_column, select
+from sqlalchemy import (
+    Insert,
+    String,
+    cast,
+    delete,
+    func,
+    insert,
+    literal,
+    literal_column,
+    select,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import make_transient_to_detached
 
@@ -327,7 +337,7 @@ def _keys(
 # --- the rows of a batch, each table in one statement (services/many_rows.py) ---------------
 
 
-def _events_many(dialect: str):
+def _events_many(dialect: str) -> Insert:
     if dialect == "postgresql":
         return insert(_EVENTS).from_select(
             _EVENT_COLUMNS, many_rows.unnest(_EVENTS, _EVENT_COLUMNS)
@@ -335,7 +345,7 @@ def _events_many(dialect: str):
     return insert(_EVENTS)
 
 
-def _counts_many(dialect: str):
+def _counts_many(dialect: str) -> Insert:
     """Add to the counts (created at their first event)."""
     table = ActivityCount.__table__
     if dialect == "postgresql":
@@ -397,7 +407,7 @@ def count_keys(
     """The counts one event moves: its commune, EPCI, département and everywhere; its day
     and its month; each of its keys (sorted)."""
     epci, departement = areas
-    codes = sorted(a for a in (commune_insee, epci, departement, ALL_AREAS) if a)
+    codes = sorted({a for a in (commune_insee, epci, departement, ALL_AREAS) if a})
     grains = ((DAY, day), (MONTH, day.replace(day=1)))
     keys = sorted(set(keys))
     return [(area, grain, start, key) for area in codes for grain, start in grains for key in keys]

@@ -564,20 +564,21 @@ def current() -> Snapshot | None:
     return snapshot
 
 
-def warm() -> Snapshot | None:
+def warm(now: datetime | None = None) -> Snapshot | None:
     """Build this process's snapshot now, with its alerts and ateliers as of now, and the
     weekly hours tables of its sites for today (Paris), kept by domain.hours' cache:
     gunicorn's master calls it before forking (gunicorn.conf.py), so that every worker
     starts with them instead of spending seconds of its first answers on them (2,622
-    distinct hours at national scale, ~2 ms each). Needs an app context; None when the
-    database has no generation yet."""
+    distinct hours at national scale, ~2 ms each). `now` sets the day (the clock's unless
+    given). Needs an app context; None when the database has no generation yet."""
     snapshot = current()
     if snapshot is not None:
         # What the first answer for "now" would load (alerts_for, ateliers_for).
         since = _wall_clock_now() - KEPT_PAST
         snapshot._load_alerts(since)
         snapshot._load_ateliers(since)
-        now = datetime.now(hours.PARIS)
+        if now is None:
+            now = datetime.now(hours.PARIS)
         for expr in {site.opening_hours for site in snapshot.sites.values()}:
             hours.weekly_table(expr, now.date())
             hours.status(expr, now)  # and its regular hours of today's window

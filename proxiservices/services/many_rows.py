@@ -22,6 +22,8 @@ import psycopg
 from psycopg.types.array import ListBinaryDumper
 from sqlalchemy import Select, String, Table, TypeDecorator, bindparam, func, select
 from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeEngine
 
 from proxiservices.extensions import db
 
@@ -53,7 +55,7 @@ def write(build: Callable[[str], Any], names: list[str], rows: list[dict[str, An
 _statements: dict[tuple[Callable[[str], Any], str], Any] = {}
 
 
-def _array_of(item_type):
+def _array_of(item_type: TypeEngine) -> _ColumnArray:
     # VARCHAR[] rather than VARCHAR(12)[]: an explicit cast would silently cut a string too
     # long for its column, which the INSERT refuses.
     return _ColumnArray(String() if isinstance(item_type, String) else item_type)
@@ -74,6 +76,10 @@ class _ColumnArray(TypeDecorator):
     impl = ARRAY
     cache_ok = True
 
-    def bind_processor(self, dialect):
+    def __init__(self, item_type: TypeEngine) -> None:
+        super().__init__(item_type)
+        self.item_type = item_type  # part of the statement's cache key: VARCHAR[] ≠ INTEGER[]
+
+    def bind_processor(self, dialect: Dialect) -> Callable[[list], _Column]:
         process = self.impl_instance.bind_processor(dialect)
         return lambda values: _Column(process(values))

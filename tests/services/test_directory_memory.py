@@ -508,30 +508,22 @@ def test_every_commune_is_kept_whole_and_read_without_a_query(richer):
         assert memory.commune(nowhere).latitude is None
 
 
-class _Monday10(datetime):
-    """A fixed clock: the real one could pass midnight between warm() and the test."""
-
-    @classmethod
-    def now(cls, tz=None):
-        return datetime(2026, 11, 23, 10, 0, tzinfo=PARIS).astimezone(tz)
-
-
-def test_warm_builds_the_snapshot_and_todays_weekly_hours_of_its_sites(richer, monkeypatch):
+def test_warm_builds_the_snapshot_and_todays_weekly_hours_of_its_sites(richer):
     app, _ = richer
-    monkeypatch.setattr(directory_memory, "datetime", _Monday10)
+    # A given instant: the real clock could pass midnight between warm() and the test.
+    monday = datetime(2026, 11, 23, 10, 0, tzinfo=PARIS)
     with app.app_context():
         answer_cache.clear()
         hours._weekly_table.cache_clear()
-        snapshot = directory_memory.warm()
+        snapshot = directory_memory.warm(monday)
         assert snapshot is not None and snapshot is directory_memory.current()
         assert snapshot.alerts is not None and snapshot.ateliers is not None
         expressions = {site.opening_hours for site in snapshot.sites.values()}
         assert len(expressions) > 1
         warmed = hours._weekly_table.cache_info()
         assert warmed.currsize == len(expressions) <= warmed.maxsize
-        today = date(2026, 11, 23)
         for expr in expressions:
-            hours.weekly_table(expr, today)
+            hours.weekly_table(expr, monday.date())
         after = hours._weekly_table.cache_info()
         assert (after.hits - warmed.hits, after.misses) == (len(expressions), warmed.misses)
 

@@ -304,3 +304,17 @@ def test_a_value_too_long_for_its_column_is_refused_not_cut(workspace):
             activity.upsert_counts([row])
         db.session.rollback()
         assert db.session.scalar(select(func.count()).select_from(ActivityCount)) == 0
+
+
+def test_instants_go_in_arrays_as_naive_utc_like_single_rows():
+    # Checked without a database: a PostgreSQL session in UTC would hide a missed conversion.
+    from sqlalchemy.dialects import postgresql
+
+    from proxiservices.models.types import UTCDateTime
+    from proxiservices.services import many_rows
+
+    dialect = postgresql.psycopg.dialect()
+    process = many_rows._array_of(UTCDateTime())._cached_bind_processor(dialect)
+    values = process([datetime(2026, 11, 24, 0, 30, tzinfo=PARIS), None])
+    assert isinstance(values, many_rows._Column)  # sent in binary
+    assert values == [datetime(2026, 11, 23, 23, 30), None]
