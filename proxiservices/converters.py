@@ -3,6 +3,7 @@ routes; addresses are built as werkzeug builds them, faster."""
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any
 from urllib.parse import urlencode
@@ -48,21 +49,34 @@ class Rule(werkzeug.routing.Rule):
     def _encode_query_vars(self, query_vars: Any) -> str:
         if self.map.sort_parameters:
             return super()._encode_query_vars(query_vars)
+        # The builder hands over a plain dict: its items are read as iter_multi_items reads
+        # a mapping's (a list, tuple or set gives one pair per item), without its checks.
+        if type(query_vars) is not dict:
+            return "&".join(
+                _query_pair(k, v) for k, v in iter_multi_items(query_vars) if v is not None
+            )
         parts = []
-        for key, value in iter_multi_items(query_vars):
-            if value is None:
-                continue
-            text = value if type(value) is str else str(value) if type(value) is int else None
-            if (
-                text is not None
-                and type(key) is str
-                and _AS_IS_IN_QUERY.fullmatch(key)
-                and _AS_IS_IN_QUERY.fullmatch(text)
-            ):
-                parts.append(f"{key}={text}")
-            else:
-                parts.append(urlencode([(key, value)], safe=_QUERY_SAFE))
+        for key, value in query_vars.items():
+            if isinstance(value, (list, tuple, set)):
+                parts += [_query_pair(key, v) for v in value if v is not None]
+            elif value is not None:
+                parts.append(_query_pair(key, value))
         return "&".join(parts)
+
+
+def _query_pair(key: Any, value: Any) -> str:
+    if type(key) is str and (type(value) is str or type(value) is int):
+        return _plain_pair(key, value)
+    return urlencode([(key, value)], safe=_QUERY_SAFE)
+
+
+@functools.lru_cache(maxsize=1024, typed=True)
+def _plain_pair(key: str, value: str | int) -> str:
+    """Kept: a page repeats the same few pairs (its commune's code) in a score of links."""
+    text = value if type(value) is str else str(value)
+    if _AS_IS_IN_QUERY.fullmatch(key) and _AS_IS_IN_QUERY.fullmatch(text):
+        return f"{key}={text}"
+    return urlencode([(key, value)], safe=_QUERY_SAFE)
 
 
 class SegmentConverter(UnicodeConverter):

@@ -6,8 +6,8 @@ import functools
 import re
 from datetime import UTC, datetime
 
-from flask import Flask, abort, current_app, has_request_context, jsonify, request
-from flask.globals import request_ctx
+from flask import Flask, abort, current_app, jsonify, request
+from flask.globals import _cv_request
 from flask_babel import format_date, format_datetime
 from flask_wtf.csrf import CSRFError
 from markupsafe import Markup
@@ -175,21 +175,26 @@ def _template_url_for(app: Flask):
         return rule
 
     def url_for(endpoint: str, **values) -> str:
-        if not has_request_context() or app.url_default_functions:
+        # The request context straight from its context variable: each of Flask's proxies
+        # (has_request_context, request, request_ctx) costs about a microsecond, and a
+        # result page builds a score of addresses.
+        ctx = _cv_request.get(None)
+        if ctx is None or app.url_default_functions:
             return build(endpoint, **values)
-        if not values or (endpoint == "static" and list(values) == ["filename"]):
-            key = (request.script_root, endpoint, values.get("filename"))
+        if not values or (endpoint == "static" and len(values) == 1 and "filename" in values):
+            key = (ctx.request.root_path, endpoint, values.get("filename"))
             url = kept.get(key)
             if url is None:
                 url = build(endpoint, **values)
                 if len(kept) < 1000:  # a few dozen in practice
                     kept[key] = url
             return url
-        rule = only_get_rule(endpoint)
+        rule = single[endpoint] if endpoint in single else only_get_rule(endpoint)
         if rule is None or any(name[:1] == "_" for name in values):
             return build(endpoint, **values)
-        values = {k: v for k, v in values.items() if v is not None}
-        adapter = request_ctx.url_adapter
+        if None in values.values():
+            values = {k: v for k, v in values.items() if v is not None}
+        adapter = ctx.url_adapter
         if adapter.map.host_matching or not rule.suitable_for(values, "GET"):
             return build(endpoint, **values)
         built = rule.build(values)

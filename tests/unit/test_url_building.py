@@ -67,3 +67,20 @@ def test_slugs_and_codes_are_left_as_they_are():
     assert OURS.build("/lieux/<slug>", {"slug": "é è", "next": "/a?b=c d"}) == (
         "/prefix/lieux/%C3%A9%20%C3%A8?next=/a?b%3Dc+d"
     )
+
+
+@settings(max_examples=100)
+@given(pairs=st.lists(st.tuples(st.one_of(EDGY, SLUGISH), VALUES), max_size=5))
+def test_multidict_tuple_and_set_values_as_werkzeug(pairs):
+    """The builder reads a plain dict itself; a MultiDict (MapAdapter.build takes one) and
+    tuple or set values take the same address as werkzeug's."""
+    from werkzeug.datastructures import MultiDict
+
+    values = MultiDict([(k, v) for k, v in pairs if k != "slug"])
+    values["slug"] = "s"
+    assert OURS.build("/lieux/<slug>", values) == PLAIN.build("/lieux/<slug>", values)
+    as_tuples = {"slug": "s", **{k: tuple(v) for k, v in values.lists() if k != "slug"}}
+    assert OURS.build("/lieux/<slug>", as_tuples) == PLAIN.build("/lieux/<slug>", as_tuples)
+    hashable = [v for _, v in pairs if not isinstance(v, list)]
+    as_set = {"slug": "s", "k": set(hashable)}
+    assert OURS.build("/lieux/<slug>", as_set) == PLAIN.build("/lieux/<slug>", as_set)
