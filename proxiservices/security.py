@@ -13,6 +13,7 @@ from flask import Flask, Response
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from proxiservices.config import DEVELOPMENT_SECRET_KEY
+from proxiservices.services.map import tile_origin
 
 HSTS_VALUE = "max-age=31536000"
 
@@ -37,28 +38,30 @@ def content_security_policy(tile_origin: str) -> str:
     )
 
 
-def security_headers(app: Flask) -> dict[str, str]:
-    """The headers every response carries unless its view already chose a value."""
-    from proxiservices.blueprints.map import tile_origin
-
-    headers = {
-        "Content-Security-Policy": content_security_policy(tile_origin(app)),
-        "X-Content-Type-Options": "nosniff",
-        "Referrer-Policy": "same-origin",
-        "X-Frame-Options": "DENY",
-        "Permissions-Policy": "geolocation=(), camera=(), microphone=()",
-    }
-    if app.config.get("HSTS"):
-        headers["Strict-Transport-Security"] = HSTS_VALUE
-    return headers
+@lru_cache(maxsize=8)
+def _security_headers(tile_url: str, hsts: bool) -> tuple[tuple[str, str], ...]:
+    """The headers every response carries unless its view already chose a value; built
+    once per setting, not on every response."""
+    headers = [
+        ("Content-Security-Policy", content_security_policy(tile_origin(tile_url))),
+        ("X-Content-Type-Options", "nosniff"),
+        ("Referrer-Policy", "same-origin"),
+        ("X-Frame-Options", "DENY"),
+        ("Permissions-Policy", "geolocation=(), camera=(), microphone=()"),
+    ]
+    if hsts:
+        headers.append(("Strict-Transport-Security", HSTS_VALUE))
+    return tuple(headers)
 
 
 def install_security_headers(app: Flask) -> None:
     @app.after_request
     def add_security_headers(response: Response) -> Response:
-        # setdefault: a view's stricter choice (e.g. Referrer-Policy: no-referrer) stays.
-        for name, value in security_headers(app).items():
-            response.headers.setdefault(name, value)
+        headers = response.headers
+        tile_url, hsts = str(app.config["TILE_URL"]), bool(app.config.get("HSTS"))
+        for name, value in _security_headers(tile_url, hsts):
+            if name not in headers:  # a view's stricter choice (no-referrer, say) stays
+                headers.add(name, value)
         return response
 
 
