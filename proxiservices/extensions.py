@@ -1,9 +1,12 @@
 """Flask extensions, created unbound and attached in create_app."""
 
 import hashlib
+import json
 import zlib
 
 from flask import Flask, session
+from flask.json.provider import DefaultJSONProvider
+from flask.json.tag import TaggedJSONSerializer
 from flask.sessions import SecureCookieSessionInterface
 from flask_babel import Babel
 from flask_htmx import HTMX
@@ -62,6 +65,42 @@ class _SessionSerializer(URLSafeTimedSerializer):
         return base64_encode(json)
 
 
+_PLAIN = (str, int, float, bool, type(None))
+
+
+class _SessionJSON(TaggedJSONSerializer):
+    """Flask's tagged JSON for the session, written by one kept encoder when no part of the
+    value needs a tag (a visitor's session: a commune, the last counted visit). The same
+    text as Flask's, without walking the value through every tag and building an encoder
+    for each cookie; anything else (a tuple, bytes, a date, Markup...) goes Flask's way."""
+
+    def __init__(self, ensure_ascii: bool, sort_keys: bool) -> None:
+        super().__init__()
+        self._encoder = json.JSONEncoder(
+            ensure_ascii=ensure_ascii, sort_keys=sort_keys, separators=(",", ":")
+        )
+
+    def dumps(self, value: object) -> str:
+        if self._plain(value):
+            return self._encoder.encode(value)
+        return super().dumps(value)
+
+    def _plain(self, value: object) -> bool:
+        kind = type(value)
+        if kind in _PLAIN:
+            return True
+        if kind is list:
+            return all(self._plain(item) for item in value)  # type: ignore[attr-defined]
+        if kind is dict:
+            if len(value) == 1 and next(iter(value)) in self.tags:  # type: ignore[arg-type]
+                return False  # Flask tags such a dict (" di")
+            return all(
+                type(key) is str and self._plain(item)
+                for key, item in value.items()  # type: ignore[attr-defined]
+            )
+        return False
+
+
 class SessionInterface(SecureCookieSessionInterface):
     """Flask's signed cookie session, with its signing serializer built once per secret key
     (and fallback keys) rather than twice per request, to open and to save the session.
@@ -77,21 +116,29 @@ class SessionInterface(SecureCookieSessionInterface):
     _kept: tuple[tuple, URLSafeTimedSerializer | None] | None = None
 
     def get_signing_serializer(self, app: Flask) -> URLSafeTimedSerializer | None:
-        keys = (app.secret_key, tuple(app.config["SECRET_KEY_FALLBACKS"] or ()))
+        provider = app.json
+        writing = (
+            (provider.ensure_ascii, provider.sort_keys)
+            if type(provider).dumps is DefaultJSONProvider.dumps
+            else None  # a provider of its own writes its own way: Flask's serializer
+        )
+        keys = (app.secret_key, tuple(app.config["SECRET_KEY_FALLBACKS"] or ()), writing)
         kept = self._kept
         if kept is None or kept[0] != keys:
             kept = self._kept = (keys, self._serializer(*keys))
         return kept[1]
 
-    def _serializer(self, secret_key, fallbacks: tuple) -> URLSafeTimedSerializer | None:
+    def _serializer(
+        self, secret_key, fallbacks: tuple, writing: tuple[bool, bool] | None
+    ) -> URLSafeTimedSerializer | None:
         """As Flask 3.1 builds it (fallback keys first, the current key last), with the
-        compression rule above."""
+        compression rule and the session JSON above."""
         if not secret_key:
             return None
         return _SessionSerializer(
             [*fallbacks, secret_key],
             salt=self.salt,
-            serializer=self.serializer,
+            serializer=self.serializer if writing is None else _SessionJSON(*writing),
             signer_kwargs={
                 "key_derivation": self.key_derivation,
                 "digest_method": self.digest_method,

@@ -5,10 +5,16 @@ cookies in development so that `make run` works on http://127.0.0.1."""
 from __future__ import annotations
 
 import hashlib
+import json
+from datetime import UTC
 
 import pytest
+from flask.json.tag import TaggedJSONSerializer
 from flask.sessions import SecureCookieSessionInterface
 from flask_login import login_user
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from markupsafe import Markup
 
 from proxiservices import create_app
 from proxiservices.config import load
@@ -254,3 +260,48 @@ def test_a_visitor_page_sets_an_uncompressed_session_cookie_that_keeps_the_commu
     cookie = next(v for k, v in response.headers.items() if k == "Set-Cookie")
     assert cookie.startswith("session=") and not cookie.startswith("session=.")
     assert "88160" in client.get("/themes").get_data(as_text=True)
+
+
+_SCALARS = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.floats(),
+    st.text(),
+    st.sampled_from([" t", " di", " b", " m", " u", " d", "é", "\u2028"]),
+)
+_VALUES = st.recursive(
+    st.one_of(
+        _SCALARS,
+        st.binary(max_size=4),
+        st.datetimes(timezones=st.just(UTC)),
+        st.uuids(),
+        st.builds(Markup, st.text(max_size=4)),
+    ),
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3),
+        st.tuples(inner, inner),
+        st.dictionaries(
+            st.one_of(st.text(max_size=4), st.sampled_from([" t", " di"])), inner, max_size=3
+        ),
+    ),
+    max_leaves=8,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(value=_VALUES)
+def test_the_session_json_is_flasks_text(seeded_app, value):
+    """The session's JSON writes a value needing no tag itself: the text is Flask's, for
+    any value (tagged ones go Flask's way), with the app's JSON settings."""
+    ours = seeded_app.session_interface.get_signing_serializer(seeded_app).serializer
+    with seeded_app.app_context():
+        assert ours.dumps(value) == SecureCookieSessionInterface.serializer.dumps(value)
+
+
+def test_the_session_json_writes_a_visitors_session_itself(seeded_app, monkeypatch):
+    """Without this, the test above would pass with Flask's serializer kept as it is."""
+    ours = seeded_app.session_interface.get_signing_serializer(seeded_app).serializer
+    monkeypatch.setattr(TaggedJSONSerializer, "dumps", None)  # Flask's way is not taken
+    value = {"commune": "88160", "visit": ["carte-vitale|88160|public", None, "2026"]}
+    assert json.loads(ours.dumps(value)) == value
