@@ -20,7 +20,6 @@ import re
 import sys
 import time
 import types
-import uuid
 from datetime import UTC, datetime
 from typing import Any
 
@@ -88,7 +87,7 @@ def request_id_from(header: str | None) -> str:
     """The proxy's id when it looks like one, else a new one (same shape as nginx's)."""
     if header and SANE_REQUEST_ID.fullmatch(header):
         return header
-    return uuid.uuid4().hex
+    return os.urandom(16).hex()  # 32 random hex digits, as nginx's $request_id
 
 
 def utc_timestamp(at: float) -> str:
@@ -133,30 +132,37 @@ def record(
     }
 
 
+# One encoder for every line (json.dumps with options builds one per call).
+_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
 def _start() -> None:
     if not enabled(current_app):
         return
-    g.request_log_started = time.perf_counter()
-    g.request_id = request_id_from(request.headers.get(REQUEST_ID_HEADER))
+    kept = g._get_current_object()  # type: ignore[attr-defined]  (one proxy lookup, not two)
+    kept.request_log_started = time.perf_counter()
+    kept.request_id = request_id_from(request.headers.get(REQUEST_ID_HEADER))
 
 
 def _finish(response: Response) -> Response:
     if not enabled(current_app):
         return response
+    kept = g._get_current_object()  # type: ignore[attr-defined]
+    asked = request._get_current_object()  # type: ignore[attr-defined]
     # Without _start (a hook placed before it failed, or the setting changed): no duration.
-    started = g.get("request_log_started")
-    request_id = g.get("request_id") or request_id_from(None)
+    started = kept.get("request_log_started")
+    request_id = kept.get("request_id") or request_id_from(None)
     line = record(
         at=time.time(),
-        method=request.method,
-        rule=request.url_rule.rule if request.url_rule is not None else None,
+        method=asked.method,
+        rule=asked.url_rule.rule if asked.url_rule is not None else None,
         status=response.status_code,
         duration_ms=None if started is None else round((time.perf_counter() - started) * 1000, 1),
         size=response.content_length,
-        role=loaded_role(g.get("_login_user")),
+        role=loaded_role(kept.get("_login_user")),
         request_id=request_id,
     )
-    log.info(json.dumps(line, ensure_ascii=False, separators=(",", ":")))
+    log.info(_encode(line))
     response.headers[REQUEST_ID_HEADER] = request_id
     return response
 
