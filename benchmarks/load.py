@@ -122,6 +122,27 @@ def drop_database(server_url: str, name: str) -> None:
     admin.dispose()
 
 
+def settle_database(url: str) -> float:
+    """VACUUM (ANALYZE) and CHECKPOINT before each server: every measure starts from the
+    same state instead of paying for the previous one's writes. The application leaves
+    tens of thousands of updated count rows per run; PostgreSQL (not pinned) then spends
+    CPU time on writing those pages out and walking the dead rows, on the server's core
+    too, during whatever is measured next. Until the 7th series the second of two runs
+    was always the slower one; on 24 November, a 10-client run right after a VACUUM and
+    CHECKPOINT served 440 pages/s (the one-query reference 907 req/s) where the full run
+    just before it had served 298 (684). Returns the seconds taken."""
+    started = time.perf_counter()
+    engine = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(sa.text("VACUUM (ANALYZE)"))
+        try:
+            conn.execute(sa.text("CHECKPOINT"))
+        except sa.exc.ProgrammingError:  # a role without pg_checkpoint: the VACUUM only
+            print("  note: CHECKPOINT refused (needs superuser or pg_checkpoint)")
+    engine.dispose()
+    return time.perf_counter() - started
+
+
 def database_counts(url: str) -> dict[str, int]:
     engine = sa.create_engine(url)
     with engine.connect() as conn:
@@ -444,6 +465,8 @@ def measure(options: argparse.Namespace, url: str, clients: list[int]) -> dict:
     for name in order:
         target, extra, served = APPS[name]
         log_path = folder / f"{name}.log"
+        settled = settle_database(url)
+        print(f"  {name}: database settled (VACUUM, CHECKPOINT) in {settled:.1f} s")
         server = Server(target, extra, env, options.server_cpus, options.port, log_path)
         try:
             server.wait_ready(paths[served[0]][0])
@@ -500,6 +523,7 @@ def measure(options: argparse.Namespace, url: str, clients: list[int]) -> dict:
             "request_log": "on (PROXISERVICES_REQUEST_LOG default), written to a file",
             "urls_per_endpoint": options.urls,
             "wrk": f"1 thread, --timeout {options.timeout}s",
+            "database": "VACUUM (ANALYZE) and CHECKPOINT before each server",
         },
         "logs": str(folder),
         "endpoints": endpoints,
