@@ -21,6 +21,7 @@ from proxiservices.extensions import htmx
 from proxiservices.outage import database_unavailable, render_error_page, unavailable_response
 from proxiservices.services import directory_memory
 
+FORM_METHODS = frozenset(("POST", "PUT", "PATCH"))
 ERROR_TITLES = {
     400: "Demande incorrecte",
     403: "Accès refusé",
@@ -275,11 +276,17 @@ def register_web(app: Flask) -> None:
     def refuse_nul_bytes():
         """No text column of PostgreSQL can hold a NUL byte: refuse it at the door, in the
         path, the query and the form (names and every value of a repeated field)."""
-        fields = [*request.args.items(multi=True)]
-        if request.method in ("POST", "PUT", "PATCH"):
-            fields += request.form.items(multi=True)
+        # The query string holds a NUL once decoded only where it says %00 (or has one):
+        # read raw, without walking every decoded name and value of every page's query.
+        query = request.environ.get("QUERY_STRING", "")
+        fields = request.form.items(multi=True) if request.method in FORM_METHODS else ()
         # A multipart part with an unreadable name comes with the name None.
-        if "\x00" in request.path or any("\x00" in f"{k}{v}" for k, v in fields):
+        if (
+            "\x00" in request.path
+            or "%00" in query
+            or "\x00" in query
+            or any("\x00" in f"{k}{v}" for k, v in fields)
+        ):
             abort(400, "L'adresse ou le formulaire contient un caractère invalide.")
 
     @app.after_request

@@ -596,12 +596,20 @@ def test_search_index_is_not_rebuilt_for_each_search(seeded_app, seeded):
         "/recherche?q=apl&commune=%00",
         "/?commune=%00",
         "/api/v1/needs?q=%00",
+        "/api/v1/needs?q=apl&a%00b=1",  # in a name
+        "/recherche?q=%%00",  # "%" then a NUL
     ],
 )
 def test_a_nul_byte_is_a_clear_400(workspace, url):
     response = workspace.test_client().get(url, headers={"HX-Request": "true"})
     assert response.status_code == 400
     assert "caractère invalide" in response.get_data(as_text=True)
+
+
+def test_a_percent_sign_before_00_is_text_not_a_nul(workspace):
+    """The query is checked raw: "%2500" is the text "%00", which PostgreSQL stores."""
+    response = workspace.test_client().get("/api/v1/needs?q=zorglub%2500")
+    assert response.status_code == 200
 
 
 def test_a_need_found_by_search_keeps_it_through_the_commune_choice(client):
