@@ -25,6 +25,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     # Every template kept once loaded (about 150): Jinja's default LRU of 400 moves a name
     # to the front of a list on every include and import, 10 µs each, six per result page.
     app.jinja_options = {**app.jinja_options, "cache_size": -1}
+    from proxiservices.web import TemplateEnvironment
+
+    app.jinja_environment = TemplateEnvironment  # before anything builds app.jinja_env
     os.makedirs(app.instance_path, exist_ok=True)
     app.config.from_mapping(settings.load(app.instance_path))
     if test_config:

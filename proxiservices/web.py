@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import functools
 import re
+from collections import ChainMap
 from datetime import UTC, datetime
 
 from flask import Flask, abort, current_app, jsonify, request
 from flask.globals import _cv_request
+from flask.templating import Environment
 from flask_babel import format_date, format_datetime
 from flask_wtf.csrf import CSRFError
 from markupsafe import Markup
@@ -43,6 +45,22 @@ ERROR_MESSAGES = {
     429: "Trop de tentatives en peu de temps. Patientez quelques minutes avant de réessayer.",
     500: "Une erreur est survenue de notre côté. Réessayez dans un instant.",
 }
+
+
+class _TemplateGlobals(ChainMap):
+    """A template's globals, Jinja's ChainMap over the environment's, whose keys() is a set.
+    Importing macros (`{% from "macros.html" import ... %}`) subtracts the imported
+    template's global names from the page's: on a ChainMap's key view that is a Python
+    loop asking every map for every name (about 4 % of a result page's CPU under load); on
+    a set, one C call. Same names, same answers."""
+
+    def keys(self):  # type: ignore[override]
+        return set().union(*self.maps)
+
+
+class TemplateEnvironment(Environment):
+    def make_globals(self, d):
+        return _TemplateGlobals({} if d is None else d, self.globals)
 
 
 def in_paris(value: datetime) -> datetime:
