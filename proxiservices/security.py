@@ -19,9 +19,9 @@ HSTS_VALUE = "max-age=31536000"
 
 
 @lru_cache(maxsize=8)
-def content_security_policy(tile_origin: str) -> str:
+def content_security_policy(tiles: str) -> str:
     """The policy; map tiles are the only images from elsewhere (their origin, if any)."""
-    images = " ".join(filter(None, ("'self'", "data:", tile_origin)))
+    images = " ".join(filter(None, ("'self'", "data:", tiles)))
     return "; ".join(
         (
             "default-src 'self'",

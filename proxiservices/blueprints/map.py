@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Flask, abort, current_app, redirect, render_template, request, session
+from flask import Blueprint, abort, current_app, redirect, render_template, request, session
 
 from proxiservices.blueprints.common import (
     commune_from_request,
@@ -15,11 +15,6 @@ from proxiservices.services import map as service
 from proxiservices.services.communes import search_communes
 
 bp = Blueprint("map", __name__)
-
-
-def tile_origin(app: Flask) -> str:
-    """Origin of the tile server (e.g. https://tile.openstreetmap.org): the CSP's img-src."""
-    return service.tile_origin(str(app.config["TILE_URL"]))
 
 
 def _swapping(target: str) -> bool:

@@ -7,10 +7,10 @@ import re
 
 import pytest
 
-from proxiservices.blueprints.map import tile_origin
 from proxiservices.config import load
 from proxiservices.extensions import db
 from proxiservices.models import Body, Permanence, Site
+from proxiservices.services.map import tile_origin
 from tests.factories import build_directory
 from tests.queries import count_queries
 from tests.web.html import link_to, links, main_content, normalise, text_of, without_title
@@ -162,7 +162,7 @@ def test_the_tile_server_comes_from_the_configuration(client, seeded_app):
     assert f'data-tile-url="{LOOPBACK_TILES}"' in html
     assert 'data-tile-attribution="© les contributeurs d&#39;OpenStreetMap"' in html
     assert "tile.openstreetmap.org" not in html
-    assert tile_origin(seeded_app) == "http://127.0.0.1:9"
+    assert tile_origin(seeded_app.config["TILE_URL"]) == "http://127.0.0.1:9"
 
 
 def test_tile_settings_are_read_from_the_environment(tmp_path):
