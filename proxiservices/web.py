@@ -287,6 +287,10 @@ def register_web(app: Flask) -> None:
     )
     app.jinja_env.globals["url_for"] = _template_url_for(app)
     app.jinja_env.globals["card_part"] = _card_part(app)
+    from proxiservices.site_cards import hours_status, make_site_card
+
+    app.jinja_env.globals["hours_status"] = hours_status
+    app.jinja_env.globals["site_card"] = make_site_card(app)
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
 
