@@ -3,6 +3,7 @@ the query string, the form, the client address or who the person is."""
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import os
@@ -172,3 +173,44 @@ def test_a_crash_is_logged_with_the_route_rule_not_the_path(caplog, capsys):
     (line,) = log_lines(capsys.readouterr().err)
     assert (line["route"], line["status"]) == ("/essai/<token>", 500)
     assert token not in caplog.text
+
+
+def test_lines_go_through_logging_once_it_is_configured_otherwise(logging_app, capsys):
+    """The line is written to stderr directly only while the logger is as the app set it up;
+    a filter, a handler or a level added by whoever deploys it are obeyed as with logging."""
+    logger = logging.getLogger("proxiservices.requests")
+    client = logging_app.test_client()
+    capsys.readouterr()
+    client.get("/healthz")
+    direct = log_lines(capsys.readouterr().err)
+    assert [line["route"] for line in direct] == ["/healthz"]
+
+    seen: list[str] = []
+
+    def keep(record: logging.LogRecord) -> bool:
+        seen.append(record.getMessage())
+        return False  # and drop it
+
+    logger.addFilter(keep)
+    try:
+        client.get("/healthz")
+    finally:
+        logger.removeFilter(keep)
+    assert log_lines(capsys.readouterr().err) == []
+    assert [json.loads(text)["route"] for text in seen] == ["/healthz"]
+
+    logger.setLevel(logging.WARNING)
+    try:
+        client.get("/healthz")
+    finally:
+        logger.setLevel(logging.INFO)
+    assert log_lines(capsys.readouterr().err) == []
+
+    handler = logging.StreamHandler(stream=io.StringIO())
+    logger.addHandler(handler)
+    try:
+        client.get("/healthz")
+    finally:
+        logger.removeHandler(handler)
+    assert [json.loads(t)["route"] for t in handler.stream.getvalue().splitlines()] == ["/healthz"]
+    assert [line["route"] for line in log_lines(capsys.readouterr().err)] == ["/healthz"]
