@@ -6,12 +6,15 @@ import functools
 import re
 from collections import ChainMap
 from datetime import UTC, datetime
+from types import FunctionType
 
 from flask import Flask, abort, current_app, jsonify, request
 from flask.globals import _cv_request
 from flask.templating import Environment
 from flask_babel import format_date, format_datetime
 from flask_wtf.csrf import CSRFError
+from jinja2 import Template
+from jinja2.runtime import Context, Macro, new_context
 from markupsafe import Markup
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import Rule
@@ -58,7 +61,51 @@ class _TemplateGlobals(ChainMap):
         return set().union(*self.maps)
 
 
+class _Template(Template):
+    """A template whose contexts start from the environment's globals dict itself when the
+    template has none of its own (every template but a few tests' from_string): a context
+    copies its globals (`dict(globals, **vars)`) and lists their names (`set(globals)`),
+    which on the ChainMap are Python loops over every name, at each render and include (4 %
+    of a result page's CPU); on the dict, C copies. Same names, same values: the ChainMap's
+    first map is empty."""
+
+    def new_context(self, vars=None, shared=False, locals=None):
+        scope = self.globals
+        if type(scope) is _TemplateGlobals and len(scope.maps) == 2 and not scope.maps[0]:
+            scope = scope.maps[1]
+        return new_context(self.environment, self.name, self.blocks, vars, shared, scope, locals)
+
+
+_UNDEFINED_BY_STOP = "value was undefined because a callable raised a StopIteration exception"
+
+
+class _Context(Context):
+    """A template context whose calls of plain functions and macros skip Jinja's search for
+    a pass_context-style marker on the callable and on its __call__ (two lookups each):
+    1.7 -> 0.5 µs a call, a result page makes about forty. Anything marked, or any other
+    kind of callable, goes Jinja's way."""
+
+    def call(__self, __obj, *args, **kwargs):
+        kind = type(__obj)
+        if kind is FunctionType and not hasattr(__obj, "jinja_pass_arg"):
+            pass
+        elif kind is Macro:
+            args = (__self.eval_ctx, *args)  # Macro.__call__ is pass_eval_context
+        else:
+            return super().call(__obj, *args, **kwargs)
+        if kwargs:
+            kwargs.pop("_block_vars", None)
+            kwargs.pop("_loop_vars", None)
+        try:
+            return __obj(*args, **kwargs)
+        except StopIteration:
+            return __self.environment.undefined(_UNDEFINED_BY_STOP)
+
+
 class TemplateEnvironment(Environment):
+    template_class = _Template
+    context_class = _Context
+
     def make_globals(self, d):
         return _TemplateGlobals({} if d is None else d, self.globals)
 
