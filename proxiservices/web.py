@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import re
 from collections import ChainMap
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from types import FunctionType
 
 from flask import Flask, abort, current_app, jsonify, request
@@ -148,6 +148,7 @@ _FIELDS = {
     "H": lambda v: str(v.hour),
     "mm": lambda v: f"{v.minute:02d}",
 }
+_DATE_FIELDS = frozenset(_FIELDS[letters] for letters in ("EEEE", "d", "MMMM", "y"))
 _TOKEN = re.compile(r"'((?:[^']|'')*)'|([A-Za-z])\2*|([^A-Za-z']+)")
 
 
@@ -178,10 +179,26 @@ def fr_date(value, fmt: str = "EEEE d MMMM y") -> str:
     if value is None:
         return ""
     if isinstance(value, datetime):
-        value = in_paris(value)  # the Paris day: 23h30 UTC on 30 November is 1 December
+        value = in_paris(value).date()  # the Paris day: 23h30 UTC on 30 November is 1 December
     if value.day == 1 and " d MMMM" in f" {fmt}":
         fmt = fmt.replace("d MMMM", "d'er' MMMM", 1)
+    if _date_pattern(fmt):
+        return _fr_date(value, fmt)
     return format_date(value, fmt)
+
+
+@functools.lru_cache(maxsize=64)
+def _date_pattern(fmt: str) -> bool:
+    """Whether _fr_date can write `fmt`: fields of the day only, all in _FIELDS."""
+    parts = _simple_pattern(fmt)
+    return parts is not None and all(isinstance(p, str) or p in _DATE_FIELDS for p in parts)
+
+
+@functools.lru_cache(maxsize=4096)
+def _fr_date(value: date, fmt: str) -> str:
+    """Babel's French for a day, without its cost (a result page prints a source's date),
+    and kept: pages print the same few dates."""
+    return "".join(part if isinstance(part, str) else part(value) for part in _simple_pattern(fmt))
 
 
 def km(value: float | None, approx: bool = False) -> str:

@@ -101,3 +101,24 @@ def test_the_fast_patterns_print_what_babel_prints(babel_app, pattern):
 def test_other_patterns_are_left_to_babel(babel_app):
     assert _simple_pattern("EEE d MMM") is None
     assert fr_datetime(datetime(2026, 1, 15, 14, 0), "EEE d MMM") == "jeu. 15 janv."
+
+
+@pytest.mark.parametrize(
+    "pattern", ["d MMMM y", "EEEE d MMMM y", "EEEE d MMMM", "d/MM/y", "MMMM y"]
+)
+def test_fr_date_prints_what_babel_prints(babel_app, pattern):
+    """fr_date writes the day patterns of the templates itself: Babel's text (with "1er"),
+    every day of two years, dates and Paris datetimes alike; other patterns go to Babel."""
+    from flask_babel import format_date
+
+    from proxiservices.web import _date_pattern
+
+    assert _date_pattern(pattern) == (pattern != "d/MM/y")  # MM: Babel's
+    day = date(2026, 1, 1)
+    for number in range(2 * 366):
+        value = day + timedelta(days=number)
+        wanted = pattern.replace("d MMMM", "d'er' MMMM", 1) if value.day == 1 else pattern
+        expected = format_date(value, wanted)
+        assert fr_date(value, pattern) == expected
+        noon = datetime(value.year, value.month, value.day, 12, 0)
+        assert fr_date(noon, pattern) == expected
