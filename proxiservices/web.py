@@ -377,7 +377,12 @@ def register_web(app: Flask) -> None:
 
     @app.after_request
     def vary_on_htmx(response):
-        response.vary.add("HX-Request")
+        # Mostly the first to name one (the session adds Cookie later): a plain header then;
+        # werkzeug's `vary` parses the header into a set and writes it back.
+        if "Vary" in response.headers:
+            response.vary.add("HX-Request")
+        else:
+            response.headers["Vary"] = "HX-Request"
         return response
 
     from proxiservices.blueprints.common import render_page
