@@ -152,11 +152,14 @@ def _emit(line: str) -> None:
         and handlers[0].level <= logging.INFO
         and log.isEnabledFor(logging.INFO)
     ):
-        stream = sys.stderr
-        stream.write(line + "\n")
-        stream.flush()
-    else:
-        log.info(line)
+        try:
+            stream = sys.stderr
+            stream.write(line + "\n")
+            stream.flush()
+            return
+        except Exception:  # a log line never fails a page
+            pass  # logging reports it its own way (Handler.handleError) and goes on
+    log.info(line)
 
 
 def _start() -> None:

@@ -9,6 +9,8 @@ import logging
 import os
 import re
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 
@@ -175,13 +177,39 @@ def test_a_crash_is_logged_with_the_route_rule_not_the_path(caplog, capsys):
     assert token not in caplog.text
 
 
+@contextmanager
+def as_set_up() -> Iterator[logging.Logger]:
+    """The request logger as the application leaves it: while a test runs, pytest's logging
+    plugin adds its capture handlers to it, which send every line through logging."""
+    from proxiservices import request_log
+
+    logger = request_log.log
+    saved = logger.handlers
+    logger.handlers = [h for h in saved if type(h) is request_log._StderrHandler]
+    try:
+        yield logger
+    finally:
+        logger.handlers = saved
+
+
 def test_lines_go_through_logging_once_it_is_configured_otherwise(logging_app, capsys):
     """The line is written to stderr directly only while the logger is as the app set it up;
     a filter, a handler or a level added by whoever deploys it are obeyed as with logging."""
-    logger = logging.getLogger("proxiservices.requests")
-    client = logging_app.test_client()
-    capsys.readouterr()
-    client.get("/healthz")
+    with as_set_up() as logger:
+        _direct_or_through_logging(logging_app.test_client(), logger, capsys)
+
+
+def _direct_or_through_logging(client, logger, capsys) -> None:
+
+    def not_through_logging(*args, **kwargs):
+        raise AssertionError("written through logging")
+
+    logger.info = not_through_logging  # hides Logger.info for this logger
+    try:
+        capsys.readouterr()
+        client.get("/healthz")
+    finally:
+        del logger.info
     direct = log_lines(capsys.readouterr().err)
     assert [line["route"] for line in direct] == ["/healthz"]
 
@@ -214,3 +242,17 @@ def test_lines_go_through_logging_once_it_is_configured_otherwise(logging_app, c
         logger.removeHandler(handler)
     assert [json.loads(t)["route"] for t in handler.stream.getvalue().splitlines()] == ["/healthz"]
     assert [line["route"] for line in log_lines(capsys.readouterr().err)] == ["/healthz"]
+
+
+def test_a_stderr_that_cannot_be_written_never_fails_the_page(logging_app, monkeypatch):
+    class Broken:
+        def write(self, text):
+            raise BrokenPipeError(32, "Broken pipe")
+
+        def flush(self):
+            raise BrokenPipeError(32, "Broken pipe")
+
+    monkeypatch.setattr("sys.stderr", Broken())
+    monkeypatch.setattr(logging, "raiseExceptions", False)  # as in production
+    with as_set_up():
+        assert logging_app.test_client().get("/healthz").status_code == 200
