@@ -87,11 +87,9 @@ class _Context(Context):
 
     def call(__self, __obj, *args, **kwargs):
         kind = type(__obj)
-        if kind is FunctionType and not hasattr(__obj, "jinja_pass_arg"):
-            pass
-        elif kind is Macro:
+        if kind is Macro:
             args = (__self.eval_ctx, *args)  # Macro.__call__ is pass_eval_context
-        else:
+        elif kind is not FunctionType or hasattr(__obj, "jinja_pass_arg"):
             return super().call(__obj, *args, **kwargs)
         if kwargs:
             kwargs.pop("_block_vars", None)
@@ -135,9 +133,7 @@ def _fr_datetime(value: datetime, fmt: str) -> str:
     do the next pages. Equal keys are the same Paris wall-clock time: aware keys are UTC
     times, equal when they are the same instant; a naive one (a Paris time already, whose
     fold the text does not show) never equals an aware one."""
-    value = in_paris(value)
-    text = "".join(part if isinstance(part, str) else part(value) for part in _simple_pattern(fmt))
-    return text.replace("h00", "h")
+    return _written(in_paris(value), fmt).replace("h00", "h")
 
 
 _FIELDS = {
@@ -198,6 +194,11 @@ def _date_pattern(fmt: str) -> bool:
 def _fr_date(value: date, fmt: str) -> str:
     """Babel's French for a day, without its cost (a result page prints a source's date),
     and kept: pages print the same few dates."""
+    return _written(value, fmt)
+
+
+def _written(value: date, fmt: str) -> str:
+    """`value` in the pattern `fmt`, which _simple_pattern reads."""
     return "".join(part if isinstance(part, str) else part(value) for part in _simple_pattern(fmt))
 
 

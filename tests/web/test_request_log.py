@@ -195,53 +195,51 @@ def as_set_up() -> Iterator[logging.Logger]:
 def test_lines_go_through_logging_once_it_is_configured_otherwise(logging_app, capsys):
     """The line is written to stderr directly only while the logger is as the app set it up;
     a filter, a handler or a level added by whoever deploys it are obeyed as with logging."""
+    client = logging_app.test_client()
     with as_set_up() as logger:
-        _direct_or_through_logging(logging_app.test_client(), logger, capsys)
 
+        def not_through_logging(*args, **kwargs):
+            raise AssertionError("written through logging")
 
-def _direct_or_through_logging(client, logger, capsys) -> None:
+        logger.info = not_through_logging  # hides Logger.info for this logger
+        try:
+            capsys.readouterr()
+            client.get("/healthz")
+        finally:
+            del logger.info
+        direct = log_lines(capsys.readouterr().err)
+        assert [line["route"] for line in direct] == ["/healthz"]
 
-    def not_through_logging(*args, **kwargs):
-        raise AssertionError("written through logging")
+        seen: list[str] = []
 
-    logger.info = not_through_logging  # hides Logger.info for this logger
-    try:
-        capsys.readouterr()
-        client.get("/healthz")
-    finally:
-        del logger.info
-    direct = log_lines(capsys.readouterr().err)
-    assert [line["route"] for line in direct] == ["/healthz"]
+        def keep(record: logging.LogRecord) -> bool:
+            seen.append(record.getMessage())
+            return False  # and drop it
 
-    seen: list[str] = []
+        logger.addFilter(keep)
+        try:
+            client.get("/healthz")
+        finally:
+            logger.removeFilter(keep)
+        assert log_lines(capsys.readouterr().err) == []
+        assert [json.loads(text)["route"] for text in seen] == ["/healthz"]
 
-    def keep(record: logging.LogRecord) -> bool:
-        seen.append(record.getMessage())
-        return False  # and drop it
+        logger.setLevel(logging.WARNING)
+        try:
+            client.get("/healthz")
+        finally:
+            logger.setLevel(logging.INFO)
+        assert log_lines(capsys.readouterr().err) == []
 
-    logger.addFilter(keep)
-    try:
-        client.get("/healthz")
-    finally:
-        logger.removeFilter(keep)
-    assert log_lines(capsys.readouterr().err) == []
-    assert [json.loads(text)["route"] for text in seen] == ["/healthz"]
-
-    logger.setLevel(logging.WARNING)
-    try:
-        client.get("/healthz")
-    finally:
-        logger.setLevel(logging.INFO)
-    assert log_lines(capsys.readouterr().err) == []
-
-    handler = logging.StreamHandler(stream=io.StringIO())
-    logger.addHandler(handler)
-    try:
-        client.get("/healthz")
-    finally:
-        logger.removeHandler(handler)
-    assert [json.loads(t)["route"] for t in handler.stream.getvalue().splitlines()] == ["/healthz"]
-    assert [line["route"] for line in log_lines(capsys.readouterr().err)] == ["/healthz"]
+        handler = logging.StreamHandler(stream=io.StringIO())
+        logger.addHandler(handler)
+        try:
+            client.get("/healthz")
+        finally:
+            logger.removeHandler(handler)
+        added = handler.stream.getvalue().splitlines()
+        assert [json.loads(text)["route"] for text in added] == ["/healthz"]
+        assert [line["route"] for line in log_lines(capsys.readouterr().err)] == ["/healthz"]
 
 
 def test_a_stderr_that_cannot_be_written_never_fails_the_page(logging_app, monkeypatch):
