@@ -1,5 +1,6 @@
 """Rows written many at a time, each table in one statement: the batches of anonymous
-visits and their counts (services/activity.py, issue 8).
+visits (their counts derived by PostgreSQL in the same statement) and the counts of one
+event (services/activity.py, issue 8).
 
 Why: a batch is written by a thread of a worker, which holds the worker's GIL against the
 pages it serves. An executemany through psycopg is still one statement per row (only
@@ -33,7 +34,10 @@ def unnest(table: Table, names: list[str]) -> Select:
     `insert(table).from_select(names, ...)` on PostgreSQL."""
     # Several unnest() of one SELECT run in step: row i takes element i of every array.
     return select(
-        *(func.unnest(bindparam(name, type_=_array_of(table.c[name].type))) for name in names)
+        *(
+            func.unnest(bindparam(name, type_=_array_of(table.c[name].type))).label(name)
+            for name in names
+        )
     )
 
 

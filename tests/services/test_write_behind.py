@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import os
 import time
+from collections import Counter
 from collections.abc import Iterator
 from datetime import date, datetime
 
@@ -275,6 +276,69 @@ def test_a_batch_is_written_by_the_same_statements_whatever_its_size(buffered):
         activity.rebuild_counts()
         db.session.commit()
     assert _counts(buffered) == kept
+
+
+def _counts_by_day(app) -> dict[tuple, int]:
+    with app.app_context():
+        rows = db.session.execute(
+            select(
+                ActivityCount.area_code,
+                ActivityCount.grain,
+                ActivityCount.day,
+                ActivityCount.key,
+                ActivityCount.n,
+            )
+        )
+        return {tuple(row[:4]): row[4] for row in rows if row[4]}
+
+
+def test_a_batch_moves_the_counts_each_visit_moves(buffered):
+    # On PostgreSQL the counts of a batch are derived by the database from its visits; they
+    # must be those that count_keys gives visit by visit: Paris days and months across a
+    # month's end, a commune visited twice, both channels, a commune without EPCI.
+    at = [
+        datetime(2026, 10, 31, 23, 30, tzinfo=PARIS),
+        datetime(2026, 11, 1, 0, 10, tzinfo=PARIS),  # 23:10 UTC on 31 October
+        datetime(2026, 11, 1, 0, 20, tzinfo=PARIS),
+        datetime(2026, 11, 3, 12, 0, tzinfo=PARIS),
+    ]
+    kept = _Kept()
+    with buffered.app_context():
+        need = db.session.scalar(select(Need).where(Need.slug == "aide-logement"))
+        alone, epinal, golbey = db.session.scalars(
+            select(Commune)
+            .where(Commune.insee.in_(["88160", "88209", "88078"]))
+            .order_by(Commune.insee)
+        )
+        saved_epci, alone.epci_code = alone.epci_code, None
+        db.session.commit()
+        try:
+            visits = [
+                (epinal, "public", at[0]),
+                (epinal, "api", at[1]),
+                (golbey, "public", at[1]),
+                (epinal, "public", at[2]),
+                (alone, "api", at[3]),
+                (alone, "api", at[3]),
+            ]
+            for commune, channel, instant in visits:
+                activity.keep_visit(kept, need, commune, channel, instant, "tree")
+            assert activity.write_visits(kept) == len(visits)
+        finally:
+            alone = db.session.get(Commune, alone.insee)
+            alone.epci_code = saved_epci
+            db.session.commit()
+    expected: Counter[tuple] = Counter()
+    for visit in kept:
+        values = visit.values
+        expected.update(
+            activity.count_keys(
+                values["occurred_on"], values["commune_insee"], visit.keys, visit.areas
+            )
+        )
+    assert expected[("*", "day", date(2026, 10, 31), "channel:public")] == 1
+    assert ("88078", "day", date(2026, 11, 3), "channel:api") in expected
+    assert _counts_by_day(buffered) == dict(expected)
 
 
 def test_counts_written_many_at_a_time_keep_their_keys_exactly(workspace):
