@@ -508,7 +508,7 @@ def measure(options: argparse.Namespace, url: str, clients: list[int]) -> dict:
                     )
         finally:
             server.stop()
-    workers = env.get("PROXISERVICES_WORKERS") or "gunicorn.conf.py default (2 × cores + 1)"
+    workers = env.get("PROXISERVICES_WORKERS") or "gunicorn.conf.py default (cores + 1)"
     return {
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform()},

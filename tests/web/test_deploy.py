@@ -11,6 +11,7 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import runpy
 import signal
 import socket
 import subprocess
@@ -314,3 +315,15 @@ def test_production_refuses_to_start_without_a_secret_key(tmp_path):
     assert process.returncode != 0
     assert "SECRET_KEY manquante" in stderr
     assert "Booting worker" not in stderr  # preload_app: it stops before forking
+
+
+def test_the_worker_count_is_one_per_core_plus_one_unless_set(monkeypatch):
+    # A result page is CPU work in memory: more workers than cores + 1 only add process
+    # switches and memory (gunicorn.conf.py says what was measured).
+    path = str(ROOT / "gunicorn.conf.py")
+    monkeypatch.delenv("PROXISERVICES_WORKERS", raising=False)
+    for cores, expected in ((1, 2), (2, 3), (4, 5), (16, 8)):
+        monkeypatch.setattr(os, "sched_getaffinity", lambda _pid, n=cores: set(range(n)))
+        assert runpy.run_path(path)["workers"] == expected
+    monkeypatch.setenv("PROXISERVICES_WORKERS", "6")
+    assert runpy.run_path(path)["workers"] == 6
