@@ -356,6 +356,12 @@ def _counts_many(dialect: str) -> Insert:
         from sqlalchemy.dialects.sqlite import insert as dialect_insert
 
         stmt = dialect_insert(table)
+    return _adding_to_counts(stmt)
+
+
+def _adding_to_counts(stmt):
+    """An insert of counts that adds to those already there."""
+    table = ActivityCount.__table__
     return stmt.on_conflict_do_update(
         index_elements=["area_code", "grain", "day", "key"],
         set_={"n": table.c.n + stmt.excluded.n},
@@ -405,7 +411,6 @@ def _visits_and_counts(dialect: str) -> Insert:
         select(areas.c.area_code, literal(DAY).label("grain"), areas.c.day, areas.c.key),
         select(areas.c.area_code, literal(MONTH), month, areas.c.key),
     ).subquery("moved")
-    table = ActivityCount.__table__
     # Byte order, as upsert_counts's rows are sorted in Python: writers of the same counts
     # lock them in one order, and never deadlock.
     counts = (
@@ -418,10 +423,8 @@ def _visits_and_counts(dialect: str) -> Insert:
             moved.c.key.collate("C"),
         )
     )
-    stmt = dialect_insert(table).from_select(_COUNT_COLUMNS, counts)
-    return stmt.on_conflict_do_update(
-        index_elements=["area_code", "grain", "day", "key"],
-        set_={"n": table.c.n + stmt.excluded.n},
+    return _adding_to_counts(
+        dialect_insert(ActivityCount.__table__).from_select(_COUNT_COLUMNS, counts)
     ).add_cte(written)
 
 
