@@ -390,7 +390,7 @@ def _visits_and_counts(dialect: str) -> Insert:
     placed = (
         select(
             visits.c.occurred_on.label("day"),
-            (literal("channel:") + func.coalesce(visits.c.channel, "-")).label("key"),
+            _channel_key_of(visits.c.channel).label("key"),
             commune.c.insee,
             commune.c.epci_code,
             commune.c.departement_code,
@@ -406,7 +406,7 @@ def _visits_and_counts(dialect: str) -> Insert:
         ),
         select(literal(ALL_AREAS), placed.c.day, placed.c.key),
     ).cte("areas")
-    month = cast(func.date_trunc(literal_column("'month'"), areas.c.day), ActivityCount.day.type)
+    month = _month_of(areas.c.day)
     moved = union_all(
         select(areas.c.area_code, literal(DAY).label("grain"), areas.c.day, areas.c.key),
         select(areas.c.area_code, literal(MONTH), month, areas.c.key),
@@ -493,6 +493,11 @@ def upsert_counts(rows: list[dict[str, Any]]) -> None:
     many_rows.write(_counts_many, _COUNT_COLUMNS, rows)
 
 
+def _channel_key_of(column):
+    """channel_key, in SQL."""
+    return literal("channel:") + func.coalesce(column, "-")
+
+
 def _month_of(column):
     if db.session.get_bind().dialect.name == "postgresql":
         return cast(func.date_trunc(literal_column("'month'"), column), ActivityCount.day.type)
@@ -509,7 +514,7 @@ def rebuild_counts() -> int:
     desk = visits & (e.channel == DESK)
     per_commune = [
         (literal(DESK_KEY), desk, []),
-        (literal("channel:") + func.coalesce(e.channel, "-"), visits, [e.channel]),
+        (_channel_key_of(e.channel), visits, [e.channel]),
         (
             literal("need:")
             + func.coalesce(cast(e.theme_id, String), "-")

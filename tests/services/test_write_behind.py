@@ -59,11 +59,22 @@ def _events(app) -> list[tuple]:
 
 
 def _counts(app) -> dict[tuple, int]:
+    """The counts by grain, area and key (the tests' visits are of one day)."""
+    return {(g, a, k): n for (a, g, _, k), n in _counts_by_day(app).items()}
+
+
+def _counts_by_day(app) -> dict[tuple, int]:
     with app.app_context():
         rows = db.session.execute(
-            select(ActivityCount.grain, ActivityCount.area_code, ActivityCount.key, ActivityCount.n)
+            select(
+                ActivityCount.area_code,
+                ActivityCount.grain,
+                ActivityCount.day,
+                ActivityCount.key,
+                ActivityCount.n,
+            )
         )
-        return {(g, a, k): n for g, a, k, n in rows if n}
+        return {tuple(row[:4]): row[4] for row in rows if row[4]}
 
 
 def test_a_public_page_and_the_api_write_their_visits_with_the_next_batch(buffered):
@@ -276,20 +287,6 @@ def test_a_batch_is_written_by_the_same_statements_whatever_its_size(buffered):
         activity.rebuild_counts()
         db.session.commit()
     assert _counts(buffered) == kept
-
-
-def _counts_by_day(app) -> dict[tuple, int]:
-    with app.app_context():
-        rows = db.session.execute(
-            select(
-                ActivityCount.area_code,
-                ActivityCount.grain,
-                ActivityCount.day,
-                ActivityCount.key,
-                ActivityCount.n,
-            )
-        )
-        return {tuple(row[:4]): row[4] for row in rows if row[4]}
 
 
 def test_a_batch_moves_the_counts_each_visit_moves(buffered):
